@@ -1,0 +1,107 @@
+// Package store declares the storage API of Latchkey's control plane: one set of
+// interfaces that every backend implements (tenants/store/sqlite for single-box
+// installs and the demo, tenants/store/postgres for production) and that the
+// conformance suite in tenants/store/storetest proves.
+//
+// Tenant isolation is part of the API's shape: everything a tenant owns is reached
+// through Store.Tenant(id), whose methods filter on that tenant and (on
+// PostgreSQL) run with app.tenant_id set so that row-level security enforces the
+// same rule a second time. Cross-tenant operations are few and live in Platform.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/latchkey/latchkey/tenants"
+)
+
+// Sentinel errors every backend returns (wrapped is fine; compare with errors.Is).
+var (
+	// ErrNotFound: no such object for this tenant (also when it exists for another).
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a unique key (slug, host, username, …) is taken.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: an optimistic update lost against a concurrent change.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the object does not pass validation.
+	ErrInvalid = errors.New("invalid")
+)
+
+// Store is a storage backend.
+type Store interface {
+	// Platform returns the cross-tenant operations (operator CLI, host resolution).
+	Platform() Platform
+	// Tenant returns the operations scoped to one tenant. It does no I/O; an
+	// unknown id simply finds nothing.
+	Tenant(id tenants.ID) TenantStore
+	// Ping checks that the database answers (used by /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Platform holds the few operations that are not scoped to one tenant.
+type Platform interface {
+	// CreateTenant stores a new tenant together with its hosts (at least its
+	// platform host). t.ID, ResourceVersion and timestamps are set by the store
+	// and returned. ErrAlreadyExists when the slug or a host is taken.
+	CreateTenant(ctx context.Context, t tenants.Tenant, hosts []tenants.Host) (tenants.Tenant, error)
+	// ListTenants returns every tenant, ordered by slug.
+	ListTenants(ctx context.Context) ([]tenants.Tenant, error)
+	// TenantBySlug finds a tenant by its slug.
+	TenantBySlug(ctx context.Context, slug string) (tenants.Tenant, error)
+	// ResolveHost returns the tenant that owns the normalised host, or ErrNotFound.
+	ResolveHost(ctx context.Context, host string) (tenants.ID, error)
+}
+
+// TenantStore holds one tenant's data. Every method sees only that tenant.
+type TenantStore interface {
+	// Get returns the tenant itself.
+	Get(ctx context.Context) (tenants.Tenant, error)
+	// Update loads the tenant, applies fn and saves it, bumping ResourceVersion.
+	// fn may be called more than once. ID, Slug and timestamps are not changed by fn.
+	Update(ctx context.Context, fn func(*tenants.Tenant) error) (tenants.Tenant, error)
+
+	// AddHost adds a host (ErrAlreadyExists if any tenant has it). When h.Primary
+	// is set the tenant's other hosts stop being primary and the tenant's
+	// CanonicalHost becomes h.Host.
+	AddHost(ctx context.Context, h tenants.Host) error
+	// ListHosts returns the tenant's hosts, ordered by host.
+	ListHosts(ctx context.Context) ([]tenants.Host, error)
+	// RemoveHost removes one of the tenant's hosts (ErrNotFound if it has no such host).
+	RemoveHost(ctx context.Context, host string) error
+
+	// CreateOrganisation stores a new organisation; ID, ResourceVersion and
+	// timestamps are set by the store. If the tenant has no default organisation
+	// yet, this one becomes it.
+	CreateOrganisation(ctx context.Context, o tenants.Organisation) (tenants.Organisation, error)
+	GetOrganisation(ctx context.Context, id string) (tenants.Organisation, error)
+	// ListOrganisations returns the tenant's organisations by Priority, then Name.
+	ListOrganisations(ctx context.Context) ([]tenants.Organisation, error)
+	// UpdateOrganisation works like Update.
+	UpdateOrganisation(ctx context.Context, id string, fn func(*tenants.Organisation) error) (tenants.Organisation, error)
+	// DeleteOrganisation deletes an organisation; ErrConflict if it is the
+	// tenant's default organisation or users still belong to it.
+	DeleteOrganisation(ctx context.Context, id string) error
+
+	// CreateUser stores a user's enrollment record (ErrAlreadyExists when the
+	// username or directory GUID is taken in this tenant).
+	CreateUser(ctx context.Context, u tenants.User) (tenants.User, error)
+	GetUser(ctx context.Context, id string) (tenants.User, error)
+	// GetUserByUsername matches the username case-insensitively.
+	GetUserByUsername(ctx context.Context, username string) (tenants.User, error)
+	GetUserByDirectoryGUID(ctx context.Context, guid string) (tenants.User, error)
+	// ListUsers returns up to limit users ordered by username, after the given
+	// username (empty for the first page).
+	ListUsers(ctx context.Context, after string, limit int) ([]tenants.User, error)
+	UpdateUser(ctx context.Context, id string, fn func(*tenants.User) error) (tenants.User, error)
+	DeleteUser(ctx context.Context, id string) error
+
+	// AppendAudit appends e to the tenant's hash chain: it sets Seq, PrevHash and
+	// Hash (Time too when zero) inside one transaction, so that concurrent appends
+	// still form one unbroken chain, and returns the stored event.
+	AppendAudit(ctx context.Context, e tenants.AuditEvent) (tenants.AuditEvent, error)
+	// ListAudit returns up to limit events with Seq > afterSeq, in Seq order.
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]tenants.AuditEvent, error)
+}

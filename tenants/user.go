@@ -1,0 +1,25 @@
+package tenants
+
+import "time"
+
+// User is a directory user's enrollment record: what Latchkey keeps about a
+// person beyond the directory itself. It never holds a password.
+type User struct {
+	TenantID ID
+	ID       string // random UUID
+	// DirectoryGUID is the user's objectGUID (AD) or entryUUID (LDAP), the stable
+	// address of the account; Username is the sAMAccountName/uid used to sign in.
+	DirectoryGUID  string
+	Username       string
+	UPN            string
+	DisplayName    string
+	OrganisationID string
+	Email          string // recovery email (directory or self-registered)
+	EmailVerified  bool
+	Phone          string // E.164
+	PhoneVerified  bool
+	Locale         string
+	IsAdmin        bool // tenant admin: policy always requires two strong factors
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
