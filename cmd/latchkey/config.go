@@ -74,7 +74,7 @@ func (c *serverConfig) register(fs *pflag.FlagSet, d serverDefaults) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
 	fs.StringVar(&c.PlatformDomain, "platform-domain", d.PlatformDomain, "tenants get <slug>.<platform-domain> as their platform host")
 	fs.StringVar(&c.PublicScheme, "public-scheme", d.Scheme, "scheme of the links sent to users (https, or http for local testing)")
-	fs.StringVar(&c.PublicPort, "public-port", "", "port of the links sent to users, when not the scheme's default")
+	fs.StringVar(&c.PublicPort, "public-port", "", "port of the links sent to users, when not the scheme's default (0: the port --addr was given)")
 	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", nil, "IPs or CIDRs of reverse proxies whose X-Forwarded-*/Forwarded headers are honoured")
 	fs.IntVar(&c.BodyLimit, "body-limit", 64<<10, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
@@ -116,7 +116,7 @@ func (c *serverConfig) validate() error {
 		bad("public-scheme", "must be https or http, not %q", c.PublicScheme)
 	}
 	if c.PublicPort != "" {
-		if p, err := strconv.Atoi(c.PublicPort); err != nil || p < 1 || p > 65535 {
+		if p, err := strconv.Atoi(c.PublicPort); err != nil || p < 0 || p > 65535 {
 			bad("public-port", "%q is not a port", c.PublicPort)
 		}
 	}

@@ -31,7 +31,7 @@ func newDemoCmd() *cobra.Command {
 				return fmt.Errorf("--addr (%s): %q is not host:port", envName("addr"), srv.Addr)
 			}
 			if !cmd.Flags().Changed("public-port") && port != "80" {
-				srv.PublicPort = port
+				srv.PublicPort = port // links carry the demo's port; port 0 is resolved once bound
 			}
 			if err := errors.Join(sc.validate(), srv.validate()); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
@@ -50,7 +50,7 @@ func newDemoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			links := tenants.LinkBuilder{PlatformDomain: srv.PlatformDomain, Scheme: srv.PublicScheme, Port: srv.PublicPort}
+			links := s.links
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "\nLatchkey demo is running (data in %s). Open:\n\n", sc.DataDir)
 			for _, slug := range []string{"acme", "globex"} {

@@ -57,6 +57,7 @@ type server struct {
 	log      *slog.Logger
 	store    store.Store
 	resolver *tenants.Resolver
+	links    tenants.LinkBuilder
 	portal   *fiber.App
 	ops      *fiber.App
 	ln       net.Listener
@@ -71,6 +72,14 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{cfg: cfg, log: log, store: st}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+	}
+	s.links = tenants.LinkBuilder{PlatformDomain: cfg.PlatformDomain, Scheme: cfg.PublicScheme, Port: cfg.PublicPort}
+	if cfg.PublicPort == "0" {
+		// --addr with port 0 (tests, a second demo): links use the port the kernel chose.
+		_, s.links.Port, _ = net.SplitHostPort(s.ln.Addr().String())
+	}
 	s.resolver = tenants.NewResolver(resolverSource{st}, tenants.ResolverOptions{})
 	deps := portal.Deps{
 		Resolver: s.resolver,
@@ -82,17 +91,14 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		TrustedProxies: proxies,
 		TLS:            cfg.tls(),
 		BodyLimit:      cfg.BodyLimit,
-		Links:          tenants.LinkBuilder{PlatformDomain: cfg.PlatformDomain, Scheme: cfg.PublicScheme, Port: cfg.PublicPort},
+		Links:          s.links,
 		Version:        version,
 	}, deps)
 	if err != nil {
+		s.ln.Close()
 		return nil, fmt.Errorf("build portal: %w", err)
 	}
 	s.ops = portal.NewOps(deps)
-
-	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
-	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
