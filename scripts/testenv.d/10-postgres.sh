@@ -16,7 +16,7 @@
 set -euo pipefail
 
 : "${TESTENV_DIR:?TESTENV_DIR must be set (run through scripts/testenv)}"
-port=55432
+port=${LATCHKEY_TEST_PG_PORT:-55432} # overridable to try the script beside a running cluster
 state="$TESTENV_DIR/postgres"
 data="$state/data"
 sock="$state/run"
