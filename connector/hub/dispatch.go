@@ -1,0 +1,207 @@
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchkey/latchkey/connector/protocol"
+)
+
+// Request is what the control plane asks a connector to do. Passwords are
+// sealed to the connector and then zeroed in place.
+type Request struct {
+	Op          protocol.Op
+	Target      string // objectGUID
+	Login       string // lookup only
+	Password    []byte
+	OldPassword []byte
+	Unlock      bool
+	MustChange  bool
+}
+
+// Status is the one definite answer a caller gets.
+type Status string
+
+// The answers.
+const (
+	Done           Status = "done"
+	Refused        Status = "refused"         // the connector would not run it (Reason)
+	DirectoryError Status = "directory_error" // the directory said no (Code)
+	Offline        Status = "offline"         // no connector of the tenant is connected: nothing was sent
+	TimedOut       Status = "timed_out"       // never delivered in time; it has expired and can no longer run
+	Unknown        Status = "unknown"         // delivered, but no answer came back before the deadline
+)
+
+// Outcome is the answer to Execute.
+type Outcome struct {
+	Status    Status
+	Reason    protocol.Refusal
+	Code      string
+	Data      json.RawMessage
+	CommandID string
+	Connector string
+}
+
+// Dispatcher turns requests into signed commands and waits for their outcome.
+type Dispatcher struct {
+	Hub *Hub
+	// Key signs commands; connectors pin its public half at enrollment.
+	Key ed25519.PrivateKey
+	// TTL is a command's lifetime (≤ protocol.MaxCommandTTL); the caller waits at
+	// most TTL plus Grace for an answer.
+	TTL, Grace time.Duration
+	// ConnectWait is how long Execute waits for a connector to (re)connect
+	// before answering Offline (default 3 s): a blip is not an outage.
+	ConnectWait time.Duration
+	Now         func() time.Time
+	Log        *slog.Logger
+
+	seq atomic.Uint64
+}
+
+// Execute runs req on one of the tenant's connected connectors and returns one
+// definite outcome. A command is delivered to one connector only; if that
+// connection drops, the same signed command (same id) is sent again when the
+// connector is back, and the connector's journal makes sure it runs once and
+// returns its first result.
+func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) Outcome {
+	defer protocol.Zero(req.Password)
+	defer protocol.Zero(req.OldPassword)
+	now, ttl, grace := time.Now, d.TTL, d.Grace
+	if d.Now != nil {
+		now = d.Now
+	}
+	if ttl <= 0 || ttl > protocol.MaxCommandTTL {
+		ttl = 30 * time.Second
+	}
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	connector, s := d.pick(ctx, tenantID)
+	if s == nil {
+		return Outcome{Status: Offline}
+	}
+	var idb [16]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return Outcome{Status: Offline}
+	}
+	issued := now().UTC().Truncate(time.Millisecond)
+	body := protocol.CommandBody{V: protocol.Version, ID: hex.EncodeToString(idb[:]), Tenant: tenantID, Connector: connector,
+		Seq: d.seq.Add(1), Op: req.Op, Target: req.Target, Login: req.Login, Unlock: req.Unlock, MustChange: req.MustChange,
+		IssuedAt: issued, ExpiresAt: issued.Add(ttl)}
+	out := Outcome{CommandID: body.ID, Connector: connector}
+	var err error
+	if req.Password != nil {
+		if body.Password, err = protocol.SealSecret(s.rec.SealKey, req.Password, protocol.SecretAAD(body.ID, tenantID, req.Target, "password")); err != nil {
+			log.ErrorContext(ctx, "seal password", slog.String("error", err.Error()))
+			out.Status, out.Reason = Refused, protocol.RefuseBadPayload
+			return out
+		}
+	}
+	if req.OldPassword != nil {
+		if body.OldPassword, err = protocol.SealSecret(s.rec.SealKey, req.OldPassword, protocol.SecretAAD(body.ID, tenantID, req.Target, "old_password")); err != nil {
+			out.Status, out.Reason = Refused, protocol.RefuseBadPayload
+			return out
+		}
+	}
+	sc, err := protocol.SignCommand(d.Key, body)
+	if err != nil {
+		out.Status, out.Reason = Refused, protocol.RefuseMalformed
+		return out
+	}
+
+	wctx, cancel := context.WithDeadline(ctx, body.ExpiresAt.Add(grace))
+	defer cancel()
+	delivered := false
+	for {
+		if s == nil {
+			// Wait for the connector to come back (to this node).
+			select {
+			case <-d.Hub.waitChange():
+				s = d.Hub.session(connector)
+				continue
+			case <-wctx.Done():
+				return d.finalOutcome(out, delivered)
+			}
+		}
+		r, sent, err := s.send(wctx, body.ID, sc)
+		delivered = delivered || sent
+		if err == nil {
+			return mapResult(out, r)
+		}
+		if !errors.Is(err, ErrConnectionLost) {
+			return d.finalOutcome(out, delivered)
+		}
+		log.InfoContext(ctx, "connector connection lost during a command; will resend when it is back", slog.String("cmd_id", body.ID))
+		s = d.Hub.session(connector)
+		if s != nil && s.isClosed() {
+			s = nil
+		}
+	}
+}
+
+// pick chooses one of the tenant's connected connectors, waiting up to
+// ConnectWait for one to connect.
+func (d *Dispatcher) pick(ctx context.Context, tenantID string) (string, *session) {
+	wait := d.ConnectWait
+	if wait <= 0 {
+		wait = 3 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed := d.Hub.waitChange()
+		if ids := d.Hub.Connected(tenantID); len(ids) > 0 {
+			id := ids[mrand.IntN(len(ids))]
+			if s := d.Hub.session(id); s != nil && !s.isClosed() {
+				return id, s
+			}
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return "", nil
+		case <-ctx.Done():
+			return "", nil
+		}
+	}
+}
+
+func (d *Dispatcher) finalOutcome(out Outcome, delivered bool) Outcome {
+	if delivered {
+		out.Status = Unknown
+	} else {
+		out.Status = TimedOut
+	}
+	return out
+}
+
+func mapResult(out Outcome, r protocol.ResultBody) Outcome {
+	switch r.Status {
+	case protocol.StatusDone:
+		out.Status, out.Data = Done, r.Data
+	case protocol.StatusRefused:
+		out.Status, out.Reason, out.Code = Refused, r.Reason, r.Code
+	default:
+		out.Status, out.Code = DirectoryError, r.Code
+	}
+	return out
+}
+
+// String describes an outcome for logs.
+func (o Outcome) String() string {
+	return fmt.Sprintf("%s reason=%s code=%s cmd=%s", o.Status, o.Reason, o.Code, o.CommandID)
+}
