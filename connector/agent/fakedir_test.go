@@ -24,7 +24,9 @@ type fakeAccount struct {
 	writes   int
 }
 
-func newFakeDir() *fakeDir { return &fakeDir{accounts: map[string]*fakeAccount{}, calls: map[string]int{}} }
+func newFakeDir() *fakeDir {
+	return &fakeDir{accounts: map[string]*fakeAccount{}, calls: map[string]int{}}
+}
 
 func (f *fakeDir) add(guid, dn, user, pw string, admin bool) {
 	f.mu.Lock()

@@ -63,7 +63,7 @@ type Dispatcher struct {
 	// before answering Offline (default 3 s): a blip is not an outage.
 	ConnectWait time.Duration
 	Now         func() time.Time
-	Log        *slog.Logger
+	Log         *slog.Logger
 
 	seq atomic.Uint64
 }

@@ -106,10 +106,18 @@ func TestSealedSecretIsBoundToCommandAndKey_R56(t *testing.T) {
 		t.Fatalf("open: %q %v", pt, err)
 	}
 	for name, try := range map[string]func() ([]byte, error){
-		"other command":   func() ([]byte, error) { return OpenSecret(priv, s, SecretAAD("cmd2", "tenant-a", "guid-1", "password")) },
-		"other tenant":    func() ([]byte, error) { return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-b", "guid-1", "password")) },
-		"other account":   func() ([]byte, error) { return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-a", "guid-2", "password")) },
-		"other field":     func() ([]byte, error) { return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-a", "guid-1", "old_password")) },
+		"other command": func() ([]byte, error) {
+			return OpenSecret(priv, s, SecretAAD("cmd2", "tenant-a", "guid-1", "password"))
+		},
+		"other tenant": func() ([]byte, error) {
+			return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-b", "guid-1", "password"))
+		},
+		"other account": func() ([]byte, error) {
+			return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-a", "guid-2", "password"))
+		},
+		"other field": func() ([]byte, error) {
+			return OpenSecret(priv, s, SecretAAD("cmd1", "tenant-a", "guid-1", "old_password"))
+		},
 		"other connector": func() ([]byte, error) { return OpenSecret(otherPriv, s, aad) },
 		"tampered": func() ([]byte, error) {
 			bad := &Sealed{Enc: s.Enc, CT: append([]byte(nil), s.CT...)}
