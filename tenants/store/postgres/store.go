@@ -64,8 +64,9 @@ func Open(ctx context.Context, appURL string, opts ...Option) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(appURL)
 	if err != nil {
-		// The parse error may quote the URL, password included: leave it out.
-		return nil, fmt.Errorf("parse database URL: invalid PostgreSQL connection URL")
+		// pgx redacts passwords from its parse errors only on a best-effort
+		// basis, so the error (which quotes the URL) stays out of the message.
+		return nil, fmt.Errorf("parse database URL: not a valid PostgreSQL connection URL (details withheld: they may quote the password)")
 	}
 	if o.poolConf != nil {
 		o.poolConf(cfg)

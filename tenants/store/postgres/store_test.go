@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -63,5 +64,17 @@ func TestPing(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); err == nil {
 		t.Fatalf("Ping after Close succeeded")
+	}
+}
+
+// TestOpenBadURLKeepsPasswordOut: a malformed URL is refused without quoting
+// it, since it may carry the password.
+func TestOpenBadURLKeepsPasswordOut(t *testing.T) {
+	_, err := postgres.Open(t.Context(), "postgres://latchkey_app:s3cret-pw@db:notaport/latchkey")
+	if err == nil {
+		t.Fatal("Open with a malformed URL succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("error quotes the password: %v", err)
 	}
 }

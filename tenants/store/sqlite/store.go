@@ -13,6 +13,7 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
@@ -68,6 +69,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
 	s.db = db
+	if err := s.enableWAL(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
+	}
 	if err := s.check(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
@@ -94,15 +99,42 @@ func createFile(path string) error {
 }
 
 // dsn builds modernc's connection string: every new connection gets the
-// pragmas, and every transaction begins IMMEDIATE.
+// per-connection pragmas, and every transaction begins IMMEDIATE. WAL mode is
+// a property of the file and is switched on once by Open (enableWAL).
 func dsn(path string) string {
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// enableWAL switches the file to write-ahead logging. The switch needs an
+// exclusive lock and SQLite does not wait for one here (the busy timeout does
+// not apply), so when another Store is opening the same new file at the same
+// moment it is retried a bounded number of times.
+func (s *Store) enableWAL(ctx context.Context) error {
+	delay := 5 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		var mode string
+		err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+			}
+			return nil
+		}
+		if sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || attempt >= 60 {
+			return fmt.Errorf("enable WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("enable WAL: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
 }
 
 // check makes sure the connection settings took effect.
