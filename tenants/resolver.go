@@ -161,8 +161,9 @@ func (r *Resolver) lead(ctx context.Context, h string, c *lookupCall, gen uint64
 			switch {
 			case c.err == nil:
 				r.storeKnown(h, c.t, now.Add(r.opts.TTL))
-			case c.err != nil:
+			case errors.Is(c.err, ErrUnknownHost):
 				r.unknown.put(h, nil, now.Add(r.opts.NegativeTTL))
+				// anything else is an outage or a cancelled caller: never cached
 			}
 		}
 		close(c.done)
