@@ -17,7 +17,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestBodyLimit(t *testing.T) {
 	ta := newTestApp(t)
 	big := strings.Repeat("a", DefaultBodyLimit+1)
-	resp, body := ta.do(t, post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader("username="+big)))
+	resp, body := ta.doWire(t, post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader("username="+big)))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", resp.StatusCode)
 	}
@@ -28,7 +28,7 @@ func TestBodyLimit(t *testing.T) {
 
 	req := post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader(big))
 	req.Header.Set("Accept", "application/json")
-	resp, body = ta.do(t, req)
+	resp, body = ta.doWire(t, req)
 	var got errorJSON
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("JSON 413: %v: %s", err, body)
@@ -38,7 +38,7 @@ func TestBodyLimit(t *testing.T) {
 	}
 
 	// Just under the limit is fine.
-	resp, _ = ta.do(t, post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader(big[:DefaultBodyLimit])))
+	resp, _ = ta.doWire(t, post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader(big[:DefaultBodyLimit])))
 	if resp.StatusCode != 200 {
 		t.Errorf("body at the limit: %d", resp.StatusCode)
 	}
@@ -46,7 +46,7 @@ func TestBodyLimit(t *testing.T) {
 
 func TestCustomBodyLimit(t *testing.T) {
 	ta := newTestApp(t, func(c *Config) { c.BodyLimit = 1024 })
-	resp, _ := ta.do(t, post(acmeHost, "/reset", "text/plain", strings.NewReader(strings.Repeat("x", 1025))))
+	resp, _ := ta.doWire(t, post(acmeHost, "/reset", "text/plain", strings.NewReader(strings.Repeat("x", 1025))))
 	if resp.StatusCode != 413 {
 		t.Errorf("status %d, want 413", resp.StatusCode)
 	}

@@ -14,6 +14,9 @@
 package middleware
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -46,6 +49,17 @@ func RouteLabel(c *fiber.Ctx) string {
 	return r.Path
 }
 
+// routerMiss reports whether err is the router's own answer when no handler
+// route matched: 404 "Cannot GET /path" or 405. Fiber gives middleware and
+// handler routes the same exported fields, so c.Route() alone cannot tell.
+func routerMiss(err error) bool {
+	var fe *fiber.Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	return fe.Code == fiber.StatusMethodNotAllowed || fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")
+}
+
 // IsUnknownHost reports whether Tenant refused the request's host.
 func IsUnknownHost(c *fiber.Ctx) bool {
 	v, _ := c.Locals(localUnknownHost).(bool)
@@ -57,6 +71,9 @@ func IsUnknownHost(c *fiber.Ctx) bool {
 func finish(c *fiber.Ctx, err error) {
 	if err == nil {
 		return
+	}
+	if routerMiss(err) {
+		c.Locals(localRoute, RouteUnmatched)
 	}
 	if herr := c.App().ErrorHandler(c, err); herr != nil {
 		_ = c.SendStatus(fiber.StatusInternalServerError)

@@ -38,7 +38,9 @@ func Tenant(proxies tenants.TrustedProxies, r TenantResolver, log *slog.Logger) 
 	return func(c *fiber.Ctx) error {
 		info := proxies.ClientView(
 			c.Context().RemoteIP().String(),
-			string(c.Request().Host()),
+			// The raw header: fasthttp's Request().Host() is the parsed URI's
+			// host, which turns "acme.example@globex.example" into globex.
+			string(c.Request().Header.Host()),
 			c.Context().IsTLS(),
 			func(name string) string { return string(c.Request().Header.Peek(name)) },
 		)
