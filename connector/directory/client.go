@@ -87,9 +87,14 @@ func (c *client) Close() error {
 }
 
 // checkLogin refuses logins that cannot name a user, before any search.
+// Control characters are refused too: Samba ends a filter value at an
+// escaped NUL (\00), so "alice\x00junk" would find alice (R51).
 func checkLogin(op, login string) error {
 	if strings.TrimSpace(login) == "" || len(login) > maxLoginLen || !utf8.ValidString(login) {
 		return newError(op, NotFound, errors.New("login is empty, too long or not UTF-8"))
+	}
+	if strings.ContainsFunc(login, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return newError(op, NotFound, errors.New("login contains control characters"))
 	}
 	return nil
 }
