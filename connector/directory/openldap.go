@@ -226,11 +226,11 @@ func (d *openLDAPDirectory) Reset(ctx context.Context, guid, newPassword string,
 			if err := l.Modify(req); err != nil {
 				return err
 			}
-		} else if err := deleteAttrs(l, e.DN, "pwdReset"); err != nil {
+		} else if err := deleteAttrs(l, e.DN, nil, "pwdReset"); err != nil {
 			return err
 		}
 		if opts.Unlock {
-			return deleteAttrs(l, e.DN, "pwdAccountLockedTime", "pwdFailureTime")
+			return unlockOn(l, e.DN)
 		}
 		return nil
 	})
@@ -240,9 +240,25 @@ func (d *openLDAPDirectory) Reset(ctx context.Context, guid, newPassword string,
 	return wrap(op, err)
 }
 
+// oidRelax is the Relax Rules control (draft-zeilenga-ldap-relax), which
+// lets a manager change NO-USER-MODIFICATION attributes such as
+// pwdFailureTime.
+const oidRelax = "1.3.6.1.4.1.4203.666.5.12"
+
+// unlockOn removes pwdAccountLockedTime (slapd's ppolicy then drops
+// pwdFailureTime too) and any remaining pwdFailureTime, which is
+// NO-USER-MODIFICATION and needs the Relax control. Absent attributes are
+// fine.
+func unlockOn(l *ldap.Conn, dn string) error {
+	if err := deleteAttrs(l, dn, nil, "pwdAccountLockedTime"); err != nil {
+		return err
+	}
+	return deleteAttrs(l, dn, []ldap.Control{ldap.NewControlString(oidRelax, true, "")}, "pwdFailureTime")
+}
+
 // deleteAttrs removes attributes, ignoring those that are already absent.
-func deleteAttrs(l *ldap.Conn, dn string, attrs ...string) error {
-	req := ldap.NewModifyRequest(dn, nil)
+func deleteAttrs(l *ldap.Conn, dn string, controls []ldap.Control, attrs ...string) error {
+	req := ldap.NewModifyRequest(dn, controls)
 	for _, a := range attrs {
 		req.Delete(a, nil)
 	}
@@ -254,7 +270,7 @@ func deleteAttrs(l *ldap.Conn, dn string, attrs ...string) error {
 		return nil
 	}
 	for _, a := range attrs {
-		if err := deleteAttrs(l, dn, a); err != nil {
+		if err := deleteAttrs(l, dn, controls, a); err != nil {
 			return err
 		}
 	}
@@ -303,9 +319,7 @@ func (d *openLDAPDirectory) Unlock(ctx context.Context, guid string) error {
 	if err != nil {
 		return err
 	}
-	return wrap(op, d.pool.do(ctx, func(l *ldap.Conn) error {
-		return deleteAttrs(l, e.DN, "pwdAccountLockedTime", "pwdFailureTime")
-	}))
+	return wrap(op, d.pool.do(ctx, func(l *ldap.Conn) error { return unlockOn(l, e.DN) }))
 }
 
 // ForceChange sets pwdReset TRUE.
