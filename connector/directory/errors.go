@@ -143,9 +143,20 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(errText(e.Err))
 	}
 	return b.String()
+}
+
+// errText is err.Error(), but a cause whose Error panics (go-ldap's *Error
+// with a nil Err does) cannot crash the caller that logs it.
+func errText(err error) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%T without text", err)
+		}
+	}()
+	return err.Error()
 }
 
 // Unwrap returns the underlying error.
