@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/latchkey/latchkey/tenants"
 )
@@ -53,6 +54,11 @@ type Platform interface {
 	TenantBySlug(ctx context.Context, slug string) (tenants.Tenant, error)
 	// ResolveHost returns the tenant that owns the normalised host, or ErrNotFound.
 	ResolveHost(ctx context.Context, host string) (tenants.ID, error)
+	// ConnectorByID finds a connector by its id alone, for the hub, which
+	// learns the tenant from the record (never from the request). Revoked
+	// connectors are returned too (RevokedAt set); ErrNotFound when no tenant
+	// has a connector with that id.
+	ConnectorByID(ctx context.Context, id string) (tenants.Connector, error)
 }
 
 // TenantStore holds one tenant's data. Every method sees only that tenant.
@@ -104,4 +110,29 @@ type TenantStore interface {
 	AppendAudit(ctx context.Context, e tenants.AuditEvent) (tenants.AuditEvent, error)
 	// ListAudit returns up to limit events with Seq > afterSeq, in Seq order.
 	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]tenants.AuditEvent, error)
+
+	// CreateJoinToken stores a join token: tok.Hash (the SHA-256 of the token,
+	// 32 bytes), ExpiresAt (after now) and CreatedBy come from the caller; ID
+	// and CreatedAt are set by the store. UsedAt and ConnectorID must be zero.
+	CreateJoinToken(ctx context.Context, tok tenants.JoinToken) (tenants.JoinToken, error)
+	// ListJoinTokens returns the tenant's join tokens (hashes included),
+	// newest first.
+	ListJoinTokens(ctx context.Context) ([]tenants.JoinToken, error)
+	// RedeemJoinToken uses up the tenant's unused, unexpired token whose hash
+	// is tokenHash and registers c in the same transaction: one conditional
+	// UPDATE (used_at IS NULL AND expires_at > now) claims the token, so that
+	// of any number of concurrent redemptions exactly one succeeds (R5, R52).
+	// The store sets c's ID, TenantID and CreatedAt and clears LastSeenAt and
+	// RevokedAt. ErrNotFound when no such token is usable — unknown, used,
+	// expired or another tenant's alike.
+	RedeemJoinToken(ctx context.Context, tokenHash []byte, c tenants.Connector) (tenants.Connector, error)
+	GetConnector(ctx context.Context, id string) (tenants.Connector, error)
+	// ListConnectors returns the tenant's connectors, oldest first.
+	ListConnectors(ctx context.Context) ([]tenants.Connector, error)
+	// RevokeConnector sets the connector's RevokedAt (kept when it is revoked
+	// already) and returns the record.
+	RevokeConnector(ctx context.Context, id string) (tenants.Connector, error)
+	// TouchConnector sets the connector's LastSeenAt to at, unless it is
+	// later already (a hub heard from it).
+	TouchConnector(ctx context.Context, id string, at time.Time) error
 }

@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,16 +18,18 @@ import (
 	"github.com/latchkey/latchkey/tenants/store/postgres"
 )
 
-// tenantTables are the tables migration 0001 creates with a tenant_id column.
-var tenantTables = []string{"audit_events", "organisations", "tenant_hosts", "tenants", "users"}
+// tenantTables are the tables the migrations create with a tenant_id column.
+var tenantTables = []string{"audit_events", "connectors", "join_tokens", "organisations", "tenant_hosts", "tenants", "users"}
 
-// fixture is two tenants, each with two hosts, an organisation, a user and
-// an audit event, created through the store.
+// fixture is two tenants, each with two hosts, an organisation, a user, an
+// audit event and a connector enrolled with a join token, created through the
+// store.
 type fixture struct {
 	s                *postgres.Store
 	ownerURL, appURL string
 	a, b             tenants.Tenant
 	hostA2, hostB2   string
+	connA, connB     tenants.Connector
 }
 
 func newFixture(t *testing.T, opts ...postgres.Option) fixture {
@@ -48,6 +52,20 @@ func newFixture(t *testing.T, opts ...postgres.Option) fixture {
 		}
 		if _, err := ts.AppendAudit(t.Context(), tenants.AuditEvent{Actor: "system", Action: "test"}); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
+		}
+		hash := sha256.Sum256([]byte("token-" + slug))
+		if _, err := ts.CreateJoinToken(t.Context(), tenants.JoinToken{Hash: hash[:], CreatedBy: "by-" + slug, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatalf("CreateJoinToken: %v", err)
+		}
+		c, err := ts.RedeemJoinToken(t.Context(), hash[:], tenants.Connector{Name: "dc-" + slug,
+			SignKey: make([]byte, 32), SealKey: []byte("seal"), AgentVersion: "1"})
+		if err != nil {
+			t.Fatalf("RedeemJoinToken: %v", err)
+		}
+		if slug == "alpha" {
+			f.connA = c
+		} else {
+			f.connB = c
 		}
 		return getTenantOrFail(t, ts), second
 	}
@@ -179,6 +197,8 @@ func TestRowLevelSecurityCatalog(t *testing.T) {
 		{"audit_events", "SELECT", true}, {"audit_events", "INSERT", true},
 		{"audit_events", "UPDATE", false}, {"audit_events", "DELETE", false}, {"audit_events", "TRUNCATE", false},
 		{"users", "UPDATE", true}, {"users", "TRUNCATE", false},
+		{"connectors", "UPDATE", true}, {"connectors", "DELETE", false}, {"connectors", "TRUNCATE", false},
+		{"join_tokens", "UPDATE", true}, {"join_tokens", "DELETE", false},
 		{"schema_migrations", "SELECT", true}, {"schema_migrations", "INSERT", false},
 	} {
 		var got bool
@@ -251,6 +271,11 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 		{"insert a host for B", `INSERT INTO tenant_hosts (tenant_id, host, created_at) VALUES ($1, 'evil.example', now())`},
 		{"move A's users to B", `UPDATE users SET tenant_id = $1`},
 		{"move A's organisations to B", `UPDATE organisations SET tenant_id = $1`},
+		{"insert a connector for B", `INSERT INTO connectors (tenant_id, connector_id, name, sign_key, seal_key, created_at)
+			VALUES ($1, gen_random_uuid(), 'rogue', decode(repeat('00', 32), 'hex'), 'x', now())`},
+		{"insert a join token for B", `INSERT INTO join_tokens (tenant_id, token_id, token_hash, created_at, expires_at)
+			VALUES ($1, gen_random_uuid(), decode(repeat('11', 32), 'hex'), now(), now() + interval '1 hour')`},
+		{"move A's connectors to B", `UPDATE connectors SET tenant_id = $1`},
 	}
 	for _, w := range writes {
 		err := asApp(t, f.appURL, inA, func(tx pgx.Tx) error {
@@ -265,6 +290,7 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 	err := asApp(t, f.appURL, inA, func(tx pgx.Tx) error {
 		for table, col := range map[string]string{
 			"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
+			"connectors": "name", "join_tokens": "created_by",
 		} {
 			// No tenant filter at all: only A's rows come back.
 			if n := count(t, tx, "SELECT count(*) FROM "+table+" WHERE tenant_id <> $1", f.a.ID); n != 0 {
@@ -337,6 +363,7 @@ func TestLookupPolicies(t *testing.T) {
 	f := newFixture(t)
 	keyCol := map[string]string{
 		"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
+		"connectors": "name", "join_tokens": "created_by",
 	}
 	none := map[string][]string{}
 	tests := []struct {
@@ -353,9 +380,14 @@ func TestLookupPolicies(t *testing.T) {
 		{"slug lookup of a prefix", []string{"app.lookup_slug", "brav"}, none},
 		{"platform list", []string{"app.platform_list", "on"}, map[string][]string{"tenants": {"alpha", "bravo"}}},
 		{"platform list not exactly on", []string{"app.platform_list", "true"}, none},
+		{"connector lookup", []string{"app.lookup_connector", f.connB.ID}, map[string][]string{"connectors": {"dc-bravo"}}},
+		{"connector lookup of an unknown id", []string{"app.lookup_connector", "00000000-0000-4000-8000-000000000000"}, none},
+		{"connector lookup of a malformed id", []string{"app.lookup_connector", "not-a-uuid"}, none},
+		{"connector lookup by pattern", []string{"app.lookup_connector", "%"}, none},
 		{"tenant", []string{"app.tenant_id", string(f.a.ID)}, map[string][]string{
 			"tenants": {"alpha"}, "tenant_hosts": {"alpha.platform.example", f.hostA2},
 			"organisations": {"staff"}, "users": {"user-alpha"}, "audit_events": {"test"},
+			"connectors": {"dc-alpha"}, "join_tokens": {"by-alpha"},
 		}},
 	}
 	for _, tc := range tests {
@@ -380,6 +412,7 @@ func TestLookupPolicies(t *testing.T) {
 						"UPDATE tenants SET name = 'hijacked'",
 						"UPDATE tenant_hosts SET is_primary = true",
 						"DELETE FROM tenant_hosts",
+						"UPDATE connectors SET revoked_at = now()",
 					} {
 						tag, err := tx.Exec(t.Context(), sql)
 						if err != nil {

@@ -14,10 +14,11 @@ import (
 
 // The transaction-local settings the row-level security policies read.
 const (
-	settingTenant       = "app.tenant_id"
-	settingLookupHost   = "app.lookup_host"
-	settingLookupSlug   = "app.lookup_slug"
-	settingPlatformList = "app.platform_list"
+	settingTenant          = "app.tenant_id"
+	settingLookupHost      = "app.lookup_host"
+	settingLookupSlug      = "app.lookup_slug"
+	settingPlatformList    = "app.platform_list"
+	settingLookupConnector = "app.lookup_connector"
 )
 
 // inTx runs fn in a transaction whose first statement sets the
@@ -100,6 +101,13 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// isInvalidRef reports whether err is a foreign key violation (classified as
+// ErrInvalid "refers to a missing object").
+func isInvalidRef(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }
 
 // isNotFound reports whether err is, or wraps, store.ErrNotFound.

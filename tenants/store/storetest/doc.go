@@ -10,7 +10,7 @@
 // # How the suite uses the store
 //
 // Run calls newStore once per top-level group (Tenants, Hosts, Organisations,
-// Users, Audit, UnknownTenant) and shares that store between the group's
+// Users, Audit, Connectors, UnknownTenant) and shares that store between the group's
 // subtests. newStore may hand out a fresh database each time or the same one:
 // the suite never assumes a table is empty. It creates every tenant it uses
 // through Platform().CreateTenant with a random slug and random hosts, and
@@ -39,6 +39,9 @@
 //     that host is marked Primary. Any change to the tenant's hosts or its
 //     default organisation bumps the tenant's ResourceVersion (caches compare
 //     it). Removing the canonical host clears CanonicalHost.
+//   - Join tokens are single-use under concurrency: of 20 goroutines
+//     redeeming one token exactly one gets a connector (R5, R52); expired,
+//     used, unknown and other tenants' tokens all find nothing.
 //   - Updates never lose a concurrent change; the audit chain stays one
 //     unbroken chain under concurrent appends (audit.Verify accepts it).
 package storetest

@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Organisations", organisationTests},
 		{"Users", userTests},
 		{"Audit", auditTests},
+		{"Connectors", connectorTests},
 		{"UnknownTenant", unknownTenantTests},
 	}
 	for _, g := range groups {
