@@ -196,7 +196,9 @@ func (d *adDirectory) Status(ctx context.Context, guid string) (Status, error) {
 	// Locked (or, without the computed attribute, maybe locked): when does it end?
 	pol, perr := d.policyFor(ctx, op, e.DN, e.GetAttributeValue("msDS-ResultantPSO"))
 	switch {
-	case perr != nil:
+	case perr != nil || pol.Source != PolicySourceDomain && strings.HasPrefix(pol.Source, PolicySourceDomain):
+		// unreadable, or the domain's stand-in for an unreadable PSO whose
+		// duration may differ: the end is unknown
 		if !hasComputed {
 			st.Locked = true // cannot tell whether it lapsed; assume not
 		}

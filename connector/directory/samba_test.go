@@ -345,6 +345,33 @@ func TestSambaLockoutAndUnlock_R47(t *testing.T) {
 	noErr(t, d.VerifyPassword(ctx, guid, u.Password), "bind after unlock")
 }
 
+// A PSO user locked out by its own threshold (5): the delegated account
+// cannot read the PSO's duration, so LockoutEnds stays unknown (zero) rather
+// than the domain's 5 minutes; an account that can read it sees 10 minutes.
+func TestSambaPSOLockoutEnds_R47(t *testing.T) {
+	env := dirtest.Samba(t)
+	d := env.Open(t)
+	ctx := t.Context()
+	_, guid := sambaUser(t, env, d, dirtest.InGroup(env.StrictGroup))
+	for i := 0; i < 5; i++ {
+		wantCode(t, d.VerifyPassword(ctx, guid, "Wrong-Passw0rd!"), directory.InvalidCredentials)
+	}
+	wantCode(t, d.VerifyPassword(ctx, guid, "Wrong-Passw0rd!"), directory.Locked)
+	st, err := d.Status(ctx, guid)
+	noErr(t, err, "status")
+	if !st.Locked || !st.LockoutEnds.IsZero() {
+		t.Fatalf("status as the delegated account %+v", st)
+	}
+	acfg := env.Config(t)
+	acfg.BindDN, acfg.BindPassword = env.AdminDN, env.AdminPassword
+	st, err = dirtest.Open(t, acfg).Status(ctx, guid)
+	noErr(t, err, "status as administrator")
+	if left := time.Until(st.LockoutEnds); !st.Locked || left < 9*time.Minute || left > 10*time.Minute+5*time.Second {
+		t.Fatalf("status as administrator %+v", st)
+	}
+	noErr(t, d.Unlock(ctx, guid), "unlock")
+}
+
 // A reset alone leaves the lockout; Reset with Unlock clears it in the same
 // modify.
 func TestSambaResetWithUnlock(t *testing.T) {
