@@ -44,6 +44,13 @@ type Store interface {
 	Connector(ctx context.Context, id string) (ConnectorRecord, error)
 }
 
+// SeenStore is optionally implemented by a Store to record when the hub last
+// heard from a connector: at connect, then (while frames or pongs keep
+// arriving) at most once per Options.SeenEvery.
+type SeenStore interface {
+	Seen(ctx context.Context, rec ConnectorRecord, at time.Time) error
+}
+
 // Options configure a Hub.
 type Options struct {
 	Store       Store
@@ -54,6 +61,14 @@ type Options struct {
 	// OnChange is called (without locks held) when a connector connects or
 	// disconnects on this node, e.g. to record presence for other nodes.
 	OnChange func(tenantID, connectorID string, connected bool)
+	// Recheck is how often the hub re-reads the record of every live session
+	// from Store and closes those revoked (or gone) since they connected, so
+	// that a revocation made by another process takes effect within Recheck.
+	// Default 5 s; negative disables it.
+	Recheck time.Duration
+	// SeenEvery bounds how often a live connector is reported to a SeenStore
+	// (default 30 s).
+	SeenEvery time.Duration
 }
 
 // Hub holds the live connector connections of this node.
@@ -67,6 +82,8 @@ type Hub struct {
 	closed   bool
 	wg       sync.WaitGroup
 	changed  chan struct{} // closed and replaced on every (dis)connect
+	stop     chan struct{} // closed by Shutdown: ends the recheck loop
+	stopOnce sync.Once
 }
 
 // New returns a hub.
@@ -83,8 +100,14 @@ func New(opt Options) *Hub {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Hub{
-		opt: opt, log: opt.Logger, sessions: map[string]*session{}, changed: make(chan struct{}),
+	if opt.Recheck == 0 {
+		opt.Recheck = 5 * time.Second
+	}
+	if opt.SeenEvery <= 0 {
+		opt.SeenEvery = 30 * time.Second
+	}
+	h := &Hub{
+		opt: opt, log: opt.Logger, sessions: map[string]*session{}, changed: make(chan struct{}), stop: make(chan struct{}),
 		upgrader: websocket.Upgrader{
 			Subprotocols:     []string{protocol.Subprotocol},
 			HandshakeTimeout: 10 * time.Second,
@@ -95,6 +118,10 @@ func New(opt Options) *Hub {
 			CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "" },
 		},
 	}
+	if opt.Recheck > 0 {
+		go h.recheckLoop()
+	}
+	return h
 }
 
 // ServeHTTP accepts one connector connection.
@@ -206,16 +233,91 @@ func (h *Hub) notifyLocked() {
 }
 
 // Revoke closes a connector's connection on this node (its record must be
-// marked revoked in the store first so that it cannot come back).
-func (h *Hub) Revoke(connectorID string) {
-	if s := h.session(connectorID); s != nil {
-		s.close(errRevoked)
+// marked revoked in the store first so that it cannot come back). It reports
+// whether there was a connection to close. Revocations made elsewhere (the
+// operator CLI, another node) reach this node through the recheck loop.
+func (h *Hub) Revoke(connectorID string) bool {
+	s := h.session(connectorID)
+	if s == nil {
+		return false
+	}
+	s.close(errRevoked)
+	return true
+}
+
+// IsConnected reports whether the connector has a live connection on this node.
+func (h *Hub) IsConnected(connectorID string) bool {
+	s := h.session(connectorID)
+	return s != nil && !s.isClosed()
+}
+
+// recheckLoop re-reads the records of the live sessions every Recheck until
+// Shutdown.
+func (h *Hub) recheckLoop() {
+	t := time.NewTicker(h.opt.Recheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.recheck()
+		}
+	}
+}
+
+// recheck closes the live sessions whose connectors are revoked or gone and
+// reports the others as seen when they were heard from. A store error leaves
+// the session alone (the next round tries again).
+func (h *Hub) recheck() {
+	h.mu.Lock()
+	ss := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		ss = append(ss, s)
+	}
+	h.mu.Unlock()
+	seen, _ := h.opt.Store.(SeenStore)
+	for _, s := range ss {
+		if s.isClosed() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), h.opt.Recheck+5*time.Second)
+		rec, err := h.opt.Store.Connector(ctx, s.rec.ID)
+		switch {
+		case errors.Is(err, ErrUnknownConnector), err == nil && (rec.Revoked || rec.TenantID != s.rec.TenantID):
+			s.log.Warn("closing the connection of a revoked connector")
+			s.close(errRevoked)
+		case err != nil:
+			s.log.Warn("re-check connector record", slog.String("error", err.Error()))
+		case seen != nil:
+			if at, ok := s.dueSeen(h.opt.SeenEvery); ok {
+				if err := seen.Seen(ctx, s.rec, at); err != nil {
+					s.log.Warn("record connector seen", slog.String("error", err.Error()))
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+// seenNow reports a connector seen at connect.
+func (h *Hub) seenNow(s *session) {
+	seen, ok := h.opt.Store.(SeenStore)
+	if !ok {
+		return
+	}
+	at, _ := s.dueSeen(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := seen.Seen(ctx, s.rec, at); err != nil {
+		s.log.Warn("record connector seen", slog.String("error", err.Error()))
 	}
 }
 
 // Shutdown asks every connector to drain, waits for their connections to end
 // (or ctx), then closes what is left.
 func (h *Hub) Shutdown(ctx context.Context) error {
+	h.stopOnce.Do(func() { close(h.stop) })
 	h.mu.Lock()
 	h.closed = true
 	ss := make([]*session, 0, len(h.sessions))

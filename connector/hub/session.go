@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +28,9 @@ type session struct {
 	pending map[string]chan protocol.ResultBody
 	err     error
 	once    sync.Once
+
+	heard atomic.Int64 // unix nanos of the last frame or pong from the connector
+	saved atomic.Int64 // unix nanos last reported to a SeenStore
 }
 
 // ErrConnectionLost is returned to a caller whose connector went away before
@@ -68,6 +72,7 @@ func (h *Hub) serve(conn *websocket.Conn, rec ConnectorRecord) {
 	}
 	s := &session{h: h, rec: rec, conn: conn, out: make(chan []byte, h.opt.MaxInFlight), done: make(chan struct{}),
 		log: log, pending: map[string]chan protocol.ResultBody{}}
+	s.markHeard()
 	cfg, _ := protocol.Encode(protocol.TypeConfig, "config", protocol.Config{
 		HeartbeatSeconds: int(h.opt.Heartbeat / time.Second), MaxInFlight: h.opt.MaxInFlight, ServerTime: h.opt.Now().UTC()})
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -86,6 +91,7 @@ func (h *Hub) serve(conn *websocket.Conn, rec ConnectorRecord) {
 		h.opt.OnChange(rec.TenantID, rec.ID, true)
 	}
 	log.Info("connector connected", slog.String("agent_version", hello.AgentVersion), slog.Any("domains", hello.Domains))
+	go h.seenNow(s)
 
 	go s.writer()
 	err = s.reader()
@@ -106,12 +112,16 @@ func (h *Hub) serve(conn *websocket.Conn, rec ConnectorRecord) {
 func (s *session) reader() error {
 	wait := 3 * s.h.opt.Heartbeat
 	s.conn.SetReadDeadline(time.Now().Add(wait))
-	s.conn.SetPongHandler(func(string) error { return s.conn.SetReadDeadline(time.Now().Add(wait)) })
+	s.conn.SetPongHandler(func(string) error {
+		s.markHeard()
+		return s.conn.SetReadDeadline(time.Now().Add(wait))
+	})
 	for {
 		_, msg, err := s.conn.ReadMessage()
 		if err != nil {
 			return err
 		}
+		s.markHeard()
 		s.conn.SetReadDeadline(time.Now().Add(wait))
 		env, err := protocol.Decode(msg)
 		if err != nil || env.Type != protocol.TypeResult {
@@ -215,8 +225,28 @@ func (s *session) close(err error) {
 		s.err = err
 		s.mu.Unlock()
 		close(s.done)
+		if errors.Is(err, errRevoked) {
+			// Tell the agent why before the socket goes; its reconnect then
+			// gets the permanent 403. (WriteControl may run beside the writer.)
+			msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "connector revoked")
+			_ = s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		}
 		s.conn.Close()
 	})
+}
+
+func (s *session) markHeard() { s.heard.Store(s.h.opt.Now().UnixNano()) }
+
+// dueSeen returns the time the connector was last heard from when that is
+// news to the SeenStore and at least every has passed since the last report,
+// and marks it reported.
+func (s *session) dueSeen(every time.Duration) (time.Time, bool) {
+	heard, saved := s.heard.Load(), s.saved.Load()
+	if heard <= saved || time.Duration(heard-saved) < every {
+		return time.Time{}, false
+	}
+	s.saved.Store(heard)
+	return time.Unix(0, heard).UTC(), true
 }
 
 func (s *session) isClosed() bool {
