@@ -303,4 +303,3 @@ func verifyAudit(ctx context.Context, ts store.TenantStore) (int64, error) {
 		}
 	}
 }
-

@@ -16,11 +16,11 @@ import (
 // will ever touch.
 type LocalConfig struct {
 	Directory struct {
-		URLs       []string `json:"urls"`         // ldaps://dc1.acme.local, ldap://dc2 (StartTLS)
-		Dialect    string   `json:"dialect"`      // "ad" (default) or "openldap"
-		CAFile     string   `json:"ca_file"`      // PEM CA of the DCs' certificates
-		CertSHA256 string   `json:"cert_sha256"`  // or a pin of the DC certificate
-		BindDN     string   `json:"bind_dn"`      // the service account
+		URLs       []string `json:"urls"`        // ldaps://dc1.acme.local, ldap://dc2 (StartTLS)
+		Dialect    string   `json:"dialect"`     // "ad" (default) or "openldap"
+		CAFile     string   `json:"ca_file"`     // PEM CA of the DCs' certificates
+		CertSHA256 string   `json:"cert_sha256"` // or a pin of the DC certificate
+		BindDN     string   `json:"bind_dn"`     // the service account
 		BindPWFile string   `json:"bind_password_file"`
 		BindPWEnv  string   `json:"bind_password_env"` // name of an environment variable
 		BaseDN     string   `json:"base_dn"`

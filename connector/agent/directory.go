@@ -67,7 +67,9 @@ func (a dirAdapter) Change(ctx context.Context, guid, oldPassword, newPassword s
 	return dirErr(a.d.Change(ctx, guid, oldPassword, newPassword))
 }
 
-func (a dirAdapter) Unlock(ctx context.Context, guid string) error { return dirErr(a.d.Unlock(ctx, guid)) }
+func (a dirAdapter) Unlock(ctx context.Context, guid string) error {
+	return dirErr(a.d.Unlock(ctx, guid))
+}
 
 func (a dirAdapter) ForceChange(ctx context.Context, guid string) error {
 	return dirErr(a.d.ForceChange(ctx, guid))

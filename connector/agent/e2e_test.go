@@ -44,7 +44,7 @@ type killProxy struct {
 	kills int
 }
 
-func newKillProxy(t *testing.T, target string) *killProxy {
+func newKillProxy(t testing.TB, target string) *killProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +99,16 @@ const tenantA = "11111111-1111-4111-8111-111111111111"
 
 func newRig(t *testing.T, rails Guardrails) *rig {
 	t.Helper()
+	dir := newFakeDir()
+	r := newRigWith(t, rails, dir)
+	r.dir = dir
+	return r
+}
+
+// newRigWith connects an agent over a real WebSocket (through a kill proxy) to
+// a hub, in front of dir.
+func newRigWith(t testing.TB, rails Guardrails, dir Directory) *rig {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cmdPub, cmdPriv, _ := ed25519.GenerateKey(nil)
 	sign, sealPriv, sealPub, err := NewKeys()
@@ -112,13 +122,12 @@ func newRig(t *testing.T, rails Guardrails) *rig {
 	proxy := newKillProxy(t, strings.TrimPrefix(srv.URL, "http://"))
 	id := Identity{HubURL: "ws://" + proxy.ln.Addr().String() + protocol.ConnectPath, TenantID: tenantA, ConnectorID: "conn-1",
 		SignKey: sign, SealKey: sealPriv, CommandKey: cmdPub}
-	dir := newFakeDir()
 	a, err := New(Options{Identity: id, Directory: dir, Guardrails: rails, StateDir: t.TempDir(), Logger: log,
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, StableAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{hub: h, store: st, dir: dir, agent: a, proxy: proxy, id: id, done: make(chan error, 1),
+	r := &rig{hub: h, store: st, agent: a, proxy: proxy, id: id, done: make(chan error, 1),
 		disp: &hub.Dispatcher{Hub: h, Key: cmdPriv, TTL: 20 * time.Second, ConnectWait: 300 * time.Millisecond, Log: log}}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { r.done <- a.Run(ctx) }()
@@ -127,7 +136,7 @@ func newRig(t *testing.T, rails Guardrails) *rig {
 	return r
 }
 
-func (r *rig) waitConnected(t *testing.T) {
+func (r *rig) waitConnected(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(r.hub.Connected(tenantA)) == 0 {
