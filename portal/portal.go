@@ -21,6 +21,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/portal/enrollapi"
 	"github.com/latchkey/latchkey/portal/i18n"
 	"github.com/latchkey/latchkey/portal/middleware"
 	"github.com/latchkey/latchkey/portal/pages"
@@ -76,6 +78,19 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Rand is the source of request ids. Nil: crypto/rand.
 	Rand io.Reader
+	// Enroller serves POST /connector/v1/enroll (connector/enroll.Service).
+	// Nil: the endpoint is not mounted.
+	Enroller enrollapi.Enroller
+	// Dispatcher runs directory commands on the tenant's connectors (one
+	// connector/hub.Dispatcher per process). The self-service flows will use
+	// it; nil until a process has a hub.
+	Dispatcher Dispatcher
+}
+
+// Dispatcher sends one signed command to one of a tenant's connectors and
+// returns its one definite outcome (connector/hub.Dispatcher).
+type Dispatcher interface {
+	Execute(ctx context.Context, tenantID string, req hub.Request) hub.Outcome
 }
 
 func (d *Deps) defaults() error {
@@ -174,6 +189,10 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get(pages.StaticRoute, h.Static)
 
 	app.Use(middleware.Tenant(cfg.TrustedProxies, deps.Resolver, deps.Logger))
+	// The connector API is JSON for machines: tenant by host, no language.
+	if deps.Enroller != nil {
+		enrollapi.Register(app, deps.Enroller, deps.Logger)
+	}
 	app.Use(middleware.Locale(cat, cfg.TLS))
 	h.Register(app)
 	return app, nil
