@@ -54,7 +54,9 @@ func (r storeSource) Tenant(ctx context.Context, id tenants.ID) (tenants.Tenant,
 }
 
 type enrollEnv struct {
-	app          interface{ Test(*http.Request, ...int) (*http.Response, error) }
+	app interface {
+		Test(*http.Request, ...int) (*http.Response, error)
+	}
 	st           store.Store
 	svc          *enroll.Service
 	clock        *fakeClock
