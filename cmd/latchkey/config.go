@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -62,10 +63,15 @@ type serverConfig struct {
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
+	Connector       connectorConfig
+
+	// commandKey signs connector commands; loaded by loadCommandKey before
+	// newServer.
+	commandKey ed25519.PrivateKey
 }
 
 // serverDefaults are the flag defaults, which differ between serve and demo.
-type serverDefaults struct{ Addr, OpsAddr, PlatformDomain, Scheme, LogFormat string }
+type serverDefaults struct{ Addr, OpsAddr, ConnectorAddr, PlatformDomain, Scheme, LogFormat string }
 
 func (c *serverConfig) register(fs *pflag.FlagSet, d serverDefaults) {
 	fs.StringVar(&c.Addr, "addr", d.Addr, "address the portal listens on")
@@ -80,6 +86,7 @@ func (c *serverConfig) register(fs *pflag.FlagSet, d serverDefaults) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	c.Connector.register(fs, d.ConnectorAddr)
 }
 
 func (c *serverConfig) validate() error {
@@ -140,6 +147,7 @@ func (c *serverConfig) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("log-level", "%v", err)
 	}
+	c.Connector.validate(c.PublicScheme, bad)
 	return errors.Join(errs...)
 }
 

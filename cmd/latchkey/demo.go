@@ -46,6 +46,9 @@ func newDemoCmd() *cobra.Command {
 			if err := seedDemo(ctx, st, srv.PlatformDomain); err != nil {
 				return fmt.Errorf("seed demo tenants: %w", err)
 			}
+			if srv.commandKey, err = loadCommandKey(srv.Connector, sc, log); err != nil {
+				return err
+			}
 			s, err := newServer(srv, st, log)
 			if err != nil {
 				return err
@@ -60,6 +63,12 @@ func newDemoCmd() *cobra.Command {
 				}
 				fmt.Fprintf(out, "  %-28s %s\n", t.Name, links.URL(&t, "/signin"))
 			}
+			fmt.Fprintf(out, "\n  connector hub                %s\n", s.hubURL)
+			portFlag := ""
+			if s.links.Port != "" {
+				portFlag = " --public-port " + s.links.Port
+			}
+			fmt.Fprintf(out, "  enroll a connector           latchkey connector token --data-dir %s --tenant acme --public-scheme http%s\n", sc.DataDir, portFlag)
 			if s.opsAddr() != "" {
 				fmt.Fprintf(out, "\n  metrics and health           http://%s/metrics\n", s.opsAddr())
 			}
@@ -68,7 +77,7 @@ func newDemoCmd() *cobra.Command {
 		},
 	}
 	sc.register(cmd.Flags(), "latchkey-demo-data")
-	srv.register(cmd.Flags(), serverDefaults{Addr: "127.0.0.1:8080", OpsAddr: "127.0.0.1:0", PlatformDomain: "localhost", Scheme: "http", LogFormat: "text"})
+	srv.register(cmd.Flags(), serverDefaults{Addr: "127.0.0.1:8080", OpsAddr: "127.0.0.1:0", ConnectorAddr: "127.0.0.1:8081", PlatformDomain: "localhost", Scheme: "http", LogFormat: "text"})
 	return cmd
 }
 

@@ -158,7 +158,7 @@ func TestDemoServesTwoBrandedTenants(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		var out, errOut syncBuffer
 		cmd := newRootCmd(&out, &errOut)
-		cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dir})
+		cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--connector-addr", "127.0.0.1:0", "--data-dir", dir})
 		done := make(chan error, 1)
 		go func() { done <- cmd.ExecuteContext(ctx) }()
 		urls := waitForURLs(t, &out, done)

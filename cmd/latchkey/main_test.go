@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"io"
 	"net/http"
 	"strings"
@@ -64,11 +65,24 @@ func get(t *testing.T, addr, host, path string) (int, string) {
 // returns its portal address.
 func startServer(t *testing.T, sc storageConfig) (addr string, stop func()) {
 	t.Helper()
+	s, stop := startNode(t, sc, nil)
+	return s.addr(), stop
+}
+
+// startNode is startServer with a chance to adjust the configuration; it
+// returns the running node.
+func startNode(t *testing.T, sc storageConfig, adjust func(*serverConfig)) (*server, func()) {
+	t.Helper()
 	srv := serverConfig{Addr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0", PlatformDomain: "latchkey.test", PublicScheme: "http",
-		BodyLimit: 64 << 10, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "warn"}
+		BodyLimit: 64 << 10, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "warn",
+		Connector: connectorConfig{Addr: "127.0.0.1:0", Recheck: 5 * time.Second}}
+	if adjust != nil {
+		adjust(&srv)
+	}
 	if err := srv.validate(); err != nil {
 		t.Fatal(err)
 	}
+	_, srv.commandKey, _ = ed25519.GenerateKey(nil)
 	log := newLogger(io.Discard, "text", "warn")
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := openStore(ctx, sc, log)
@@ -82,7 +96,7 @@ func startServer(t *testing.T, sc storageConfig) (addr string, stop func()) {
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
 	var once sync.Once
-	stop = func() {
+	stop := func() {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -93,7 +107,7 @@ func startServer(t *testing.T, sc storageConfig) (addr string, stop func()) {
 	}
 	t.Cleanup(stop)
 	waitReady(t, s.addr())
-	return s.addr(), stop
+	return s, stop
 }
 
 func waitReady(t *testing.T, addr string) {

@@ -30,6 +30,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newMigrateCmd(),
 		newTenantCmd(),
 		newAuditCmd(),
+		newConnectorCmd(),
 		newDemoCmd(),
 		&cobra.Command{
 			Use:   "version",

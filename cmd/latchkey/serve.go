@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,6 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/connector/enroll"
+	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/protocol"
 	"github.com/latchkey/latchkey/portal"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
@@ -38,6 +43,9 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if srv.commandKey, err = loadCommandKey(srv.Connector, sc, log); err != nil {
+				return err
+			}
 			s, err := newServer(srv, st, log)
 			if err != nil {
 				return err
@@ -46,12 +54,13 @@ func newServeCmd() *cobra.Command {
 		},
 	}
 	sc.register(cmd.Flags(), "latchkey-data")
-	srv.register(cmd.Flags(), serverDefaults{Addr: ":8080", OpsAddr: "127.0.0.1:9090", Scheme: "https", LogFormat: "json"})
+	srv.register(cmd.Flags(), serverDefaults{Addr: ":8080", OpsAddr: "127.0.0.1:9090", ConnectorAddr: ":8081", Scheme: "https", LogFormat: "json"})
 	return cmd
 }
 
-// server is one control-plane node: the portal listener and the operator
-// listener over one store. Nodes keep no state of their own.
+// server is one control-plane node: the portal listener, the connector hub's
+// listener and the operator listener over one store. Nodes keep no state of
+// their own beyond the connector sockets they hold.
 type server struct {
 	cfg      serverConfig
 	log      *slog.Logger
@@ -62,6 +71,15 @@ type server struct {
 	ops      *fiber.App
 	ln       net.Listener
 	opsLn    net.Listener
+
+	// The connector side: the hub on its own net/http listener (see package
+	// hub for why), the process's one Dispatcher and the enrollment service.
+	hub        *hub.Hub
+	hubSrv     *http.Server
+	hubLn      net.Listener
+	hubURL     string
+	dispatcher *hub.Dispatcher
+	enroll     *enroll.Service
 }
 
 func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, error) {
@@ -71,10 +89,40 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if len(cfg.commandKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("no command-signing key loaded (see --command-key-file)")
+	}
 	s := &server{cfg: cfg, log: log, store: st}
+	var tlsConf *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
 	}
+	if s.hubLn, err = net.Listen("tcp", cfg.Connector.Addr); err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("listen on --connector-addr %s: %w", cfg.Connector.Addr, err)
+	}
+	base := cfg.Connector.PublicURL
+	if base == "" {
+		base = derivedHubBase(s.hubLn.Addr(), tlsConf != nil)
+	}
+	if base, err = hubBase(base); err != nil {
+		s.ln.Close()
+		s.hubLn.Close()
+		return nil, fmt.Errorf("--connector-public-url: %w", err)
+	}
+	s.hubURL = base + protocol.ConnectPath
+	hubLog := log.With(slog.String("component", "connector-hub"))
+	s.hub = hub.New(hub.Options{Store: hubStore{st}, Logger: hubLog, Recheck: cfg.Connector.Recheck})
+	s.hubSrv = &http.Server{Handler: s.hub, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(hubLog.Handler(), slog.LevelWarn)}
+	s.dispatcher = &hub.Dispatcher{Hub: s.hub, Key: cfg.commandKey, Log: hubLog}
+	s.enroll = &enroll.Service{Store: st, HubURL: s.hubURL, CommandKey: cfg.commandKey.Public().(ed25519.PublicKey), Log: log}
 	s.links = tenants.LinkBuilder{PlatformDomain: cfg.PlatformDomain, Scheme: cfg.PublicScheme, Port: cfg.PublicPort}
 	if cfg.PublicPort == "0" {
 		// --addr with port 0 (tests, a second demo): links use the port the kernel chose.
@@ -86,6 +134,10 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		Ready:    st.Ping,
 		Logger:   log,
 		Registry: reg,
+		// Enrollment answers on the tenants' hosts; the Dispatcher is there
+		// for the self-service flows.
+		Enroller:   s.enroll,
+		Dispatcher: s.dispatcher,
 	}
 	s.portal, err = portal.New(portal.Config{
 		TrustedProxies: proxies,
@@ -95,26 +147,31 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		Version:        version,
 	}, deps)
 	if err != nil {
-		s.ln.Close()
+		s.closeListeners()
 		return nil, fmt.Errorf("build portal: %w", err)
 	}
 	s.ops = portal.NewOps(deps)
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			s.ln.Close()
-			return nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
-		}
-		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if tlsConf != nil {
+		s.ln = tls.NewListener(s.ln, tlsConf)
+		s.hubLn = tls.NewListener(s.hubLn, tlsConf)
 	}
 	if cfg.OpsAddr != "" {
 		if s.opsLn, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
-			s.ln.Close()
+			s.closeListeners()
 			return nil, fmt.Errorf("listen on --ops-addr %s: %w", cfg.OpsAddr, err)
 		}
 	}
 	return s, nil
 }
+
+func (s *server) closeListeners() {
+	s.ln.Close()
+	s.hubLn.Close()
+	_ = s.hub.Shutdown(context.Background()) // no sessions yet: stops its loop
+}
+
+// hubAddr is the connector hub's bound address.
+func (s *server) hubAddr() string { return s.hubLn.Addr().String() }
 
 // addr is the portal's bound address (useful with port 0).
 func (s *server) addr() string { return s.ln.Addr().String() }
@@ -130,12 +187,18 @@ func (s *server) opsAddr() string {
 // run serves until ctx is done, then shuts down gracefully: it stops accepting,
 // lets requests in flight finish (up to the shutdown timeout) and returns.
 func (s *server) run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.portal.Listener(s.ln) }()
 	if s.opsLn != nil {
 		go func() { errc <- s.ops.Listener(s.opsLn) }()
 	}
-	s.log.InfoContext(ctx, "latchkey serving", slog.String("addr", s.addr()), slog.String("ops_addr", s.opsAddr()), slog.String("version", version))
+	go func() {
+		if err := s.hubSrv.Serve(s.hubLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("connector hub: %w", err)
+		}
+	}()
+	s.log.InfoContext(ctx, "latchkey serving", slog.String("addr", s.addr()), slog.String("ops_addr", s.opsAddr()),
+		slog.String("connector_addr", s.hubAddr()), slog.String("hub_url", s.hubURL), slog.String("version", version))
 
 	var serveErr error
 	select {
@@ -144,7 +207,17 @@ func (s *server) run(ctx context.Context) error {
 		serveErr = fmt.Errorf("listener stopped: %w", serveErr)
 	}
 	s.log.Info("shutting down", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	// Connectors are asked to drain (finish in-flight commands, then close)
+	// while the portal finishes its requests.
+	hubDone := make(chan error, 1)
+	go func() {
+		hctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		err := s.hub.Shutdown(hctx)
+		hubDone <- errors.Join(err, s.hubSrv.Shutdown(hctx))
+	}()
 	shutdownErr := s.portal.ShutdownWithTimeout(s.cfg.ShutdownTimeout)
+	shutdownErr = errors.Join(shutdownErr, <-hubDone)
 	if s.opsLn != nil {
 		shutdownErr = errors.Join(shutdownErr, s.ops.ShutdownWithTimeout(time.Second))
 	}
