@@ -38,6 +38,12 @@ func newDemoCmd() *cobra.Command {
 			}
 			log := newLogger(cmd.ErrOrStderr(), srv.LogFormat, srv.LogLevel)
 			ctx := cmd.Context()
+			// The key first: a missing one is named before any database is touched.
+			key, err := loadCommandKey(srv.Connector, sc, log)
+			if err != nil {
+				return err
+			}
+			srv.commandKey = key
 			st, err := openStore(ctx, sc, log)
 			if err != nil {
 				return err
@@ -45,9 +51,6 @@ func newDemoCmd() *cobra.Command {
 			defer st.Close()
 			if err := seedDemo(ctx, st, srv.PlatformDomain); err != nil {
 				return fmt.Errorf("seed demo tenants: %w", err)
-			}
-			if srv.commandKey, err = loadCommandKey(srv.Connector, sc, log); err != nil {
-				return err
 			}
 			s, err := newServer(srv, st, log)
 			if err != nil {

@@ -38,14 +38,17 @@ func newServeCmd() *cobra.Command {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			log := newLogger(cmd.ErrOrStderr(), srv.LogFormat, srv.LogLevel)
+			// The key first: a missing one is named before any database is touched.
+			key, err := loadCommandKey(srv.Connector, sc, log)
+			if err != nil {
+				return err
+			}
+			srv.commandKey = key
 			st, err := openStore(cmd.Context(), sc, log)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if srv.commandKey, err = loadCommandKey(srv.Connector, sc, log); err != nil {
-				return err
-			}
 			s, err := newServer(srv, st, log)
 			if err != nil {
 				return err
