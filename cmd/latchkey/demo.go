@@ -18,8 +18,9 @@ import (
 // an in-process connector against a demo directory, a dev mailbox and SMS outbox.
 func newDemoCmd() *cobra.Command {
 	var (
-		sc  storageConfig
-		srv serverConfig
+		sc      storageConfig
+		srv     serverConfig
+		realDir string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -56,6 +57,10 @@ func newDemoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			conns, err := s.startDemoConnectors(ctx, sc.DataDir, realDir, []string{"acme", "globex"})
+			if err != nil {
+				return err
+			}
 			links := s.links
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "\nLatchkey demo is running (data in %s). Open:\n\n", sc.DataDir)
@@ -67,6 +72,9 @@ func newDemoCmd() *cobra.Command {
 				fmt.Fprintf(out, "  %-28s %s\n", t.Name, links.URL(&t, "/signin"))
 			}
 			fmt.Fprintf(out, "\n  connector hub                %s\n", s.hubURL)
+			for _, c := range conns {
+				fmt.Fprintf(out, "  %-30s %s\n", c.slug+" connector (in-process)", c.dir)
+			}
 			portFlag := ""
 			if s.links.Port != "" {
 				portFlag = " --public-port " + s.links.Port
@@ -79,6 +87,8 @@ func newDemoCmd() *cobra.Command {
 			return s.run(ctx)
 		},
 	}
+	cmd.Flags().StringVar(&realDir, "directory-config", "",
+		"a latchkey-connector configuration file (JSON): acme's in-process connector then serves that real directory instead of the demo one")
 	sc.register(cmd.Flags(), "latchkey-demo-data")
 	srv.register(cmd.Flags(), serverDefaults{Addr: "127.0.0.1:8080", OpsAddr: "127.0.0.1:0", ConnectorAddr: "127.0.0.1:8081", PlatformDomain: "localhost", Scheme: "http", LogFormat: "text"})
 	return cmd

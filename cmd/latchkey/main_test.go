@@ -82,7 +82,9 @@ func startNode(t *testing.T, sc storageConfig, adjust func(*serverConfig)) (*ser
 	if err := srv.validate(); err != nil {
 		t.Fatal(err)
 	}
-	_, srv.commandKey, _ = ed25519.GenerateKey(nil)
+	if srv.commandKey == nil {
+		_, srv.commandKey, _ = ed25519.GenerateKey(nil)
+	}
 	log := newLogger(io.Discard, "text", "warn")
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := openStore(ctx, sc, log)
