@@ -27,10 +27,10 @@ func installService(_ context.Context, o installOptions, _ loaded, out io.Writer
 		return fmt.Errorf("the %s service is already installed: run uninstall first", ServiceName)
 	}
 	s, err := m.CreateService(ServiceName, o.Exe, mgr.Config{
-		DisplayName:  "Latchkey connector",
-		Description:  "Runs Latchkey's self-service password reset commands against the local Active Directory.",
-		StartType:    mgr.StartAutomatic,
-		ErrorControl: mgr.ErrorNormal,
+		DisplayName:      "Latchkey connector",
+		Description:      "Runs Latchkey's self-service password reset commands against the local Active Directory.",
+		StartType:        mgr.StartAutomatic,
+		ErrorControl:     mgr.ErrorNormal,
 		DelayedAutoStart: true,
 	}, "run", "--config", o.Config, "--identity", o.Identity, "--state-dir", o.StateDir)
 	if err != nil {

@@ -57,7 +57,9 @@ func orNone(s []string) string {
 // a password or where a password comes from beyond its file or variable name.
 func status(ctx context.Context, o statusOptions, out io.Writer) error {
 	var errs []error
-	row := func(k, format string, args ...any) { fmt.Fprintf(out, "%-15s %s\n", k+":", fmt.Sprintf(format, args...)) }
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(out, "%-15s %s\n", k+":", fmt.Sprintf(format, args...))
+	}
 	id, err := agent.LoadIdentity(o.Identity)
 	if err != nil {
 		row("Identity", "✗ %v", err)

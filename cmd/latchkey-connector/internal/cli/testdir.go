@@ -54,7 +54,9 @@ type checker struct {
 	failed int
 }
 
-func (c *checker) ok(format string, args ...any) { fmt.Fprintf(c.out, "✓ %s\n", fmt.Sprintf(format, args...)) }
+func (c *checker) ok(format string, args ...any) {
+	fmt.Fprintf(c.out, "✓ %s\n", fmt.Sprintf(format, args...))
+}
 func (c *checker) fail(format string, args ...any) {
 	c.failed++
 	fmt.Fprintf(c.out, "✗ %s\n", fmt.Sprintf(format, args...))
@@ -193,8 +195,12 @@ func checkUser(ctx context.Context, c *checker, dir directory.Directory, login s
 			}
 			lockout = fmt.Sprintf("lockout after %d bad passwords %s", p.LockoutThreshold, d)
 		}
-		c.ok("password policy of %s (%s): min length %d, complexity %s, history %d, min age %s, max age %s, %s",
-			login, p.Source, p.MinLength, onOff(p.Complexity), p.HistoryLength, p.MinAge, p.MaxAge, lockout)
+		maxAge := "never expires"
+		if p.MaxAge > 0 {
+			maxAge = "max age " + p.MaxAge.String()
+		}
+		c.ok("password policy of %s (%s): min length %d, complexity %s, history %d, min age %s, %s, %s",
+			login, p.Source, p.MinLength, onOff(p.Complexity), p.HistoryLength, p.MinAge, maxAge, lockout)
 	}
 
 	rr, ok := dir.(directory.RightsReader)
