@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 	if err := id.Validate(); err != nil {
 		return fmt.Errorf("the control plane's answer is not usable: %w", err)
 	}
-	if err := agent.SavePrivate(o.Identity, id); err != nil {
+	if err := savePrivate(o.Identity, id); err != nil {
 		return fmt.Errorf("enrolled as connector %s, but the identity could not be saved (%v): revoke that connector in the admin console and enroll again with a new token", er.ConnectorID, err)
 	}
 	fmt.Fprintf(out, "Enrolled connector %s for tenant %s.\n", er.ConnectorID, er.TenantID)
@@ -228,6 +229,25 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 	fmt.Fprintf(out, "  (compare it with the fingerprint the admin console shows)\n")
 	fmt.Fprintf(out, "Identity saved to %s (readable only by its owner).\n", o.Identity)
 	return nil
+}
+
+// savePrivate saves the identity with agent.SavePrivate; a directory it has
+// to create, and the file, are restricted to their owner (Windows: SYSTEM and
+// Administrators).
+func savePrivate(path string, id agent.Identity) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := protectPrivate(dir, true); err != nil {
+			return err
+		}
+	}
+	if err := agent.SavePrivate(path, id); err != nil {
+		return err
+	}
+	return protectPrivate(path, false)
 }
 
 // networkError explains a failure to talk to the control plane.

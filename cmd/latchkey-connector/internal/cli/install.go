@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-
-	"github.com/latchkey/latchkey/connector/agent"
 )
 
 type installOptions struct {
@@ -33,7 +31,7 @@ func newInstallCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := agent.LoadIdentity(o.Identity); err != nil {
+			if _, err := loadIdentity(o.Identity); err != nil {
 				return err
 			}
 			return installService(cmd.Context(), o, l, cmd.OutOrStdout())

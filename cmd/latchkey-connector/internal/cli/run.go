@@ -100,7 +100,7 @@ func runConnector(ctx context.Context, o runOptions, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	id, err := agent.LoadIdentity(o.Identity)
+	id, err := loadIdentity(o.Identity)
 	if err != nil {
 		return err
 	}

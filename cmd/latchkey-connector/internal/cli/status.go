@@ -60,7 +60,7 @@ func status(ctx context.Context, o statusOptions, out io.Writer) error {
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(out, "%-15s %s\n", k+":", fmt.Sprintf(format, args...))
 	}
-	id, err := agent.LoadIdentity(o.Identity)
+	id, err := loadIdentity(o.Identity)
 	if err != nil {
 		row("Identity", "✗ %v", err)
 		errs = append(errs, errors.New("identity"))
