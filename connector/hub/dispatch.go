@@ -64,6 +64,10 @@ type Dispatcher struct {
 	ConnectWait time.Duration
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Remote, when set, reaches the tenant's connectors whose sockets other
+	// control-plane nodes hold (package connector/relay). Execute prefers a
+	// connector connected to this node.
+	Remote Remote
 
 	seq atomic.Uint64
 }
@@ -90,8 +94,19 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 	if log == nil {
 		log = slog.Default()
 	}
-	connector, s := d.pick(ctx, tenantID)
-	if s == nil {
+	connector, s, remote := d.pick(ctx, tenantID)
+	var rec ConnectorRecord
+	switch {
+	case s != nil:
+		rec = s.rec
+	case remote:
+		// Held by another node: its keys come from the store.
+		var err error
+		if rec, err = d.Hub.opt.Store.Connector(ctx, connector); err != nil || rec.TenantID != tenantID || rec.Revoked {
+			log.WarnContext(ctx, "connector present elsewhere but not usable", slog.String("connector_id", connector), slog.String("error", fmt.Sprint(err)))
+			return Outcome{Status: Offline}
+		}
+	default:
 		return Outcome{Status: Offline}
 	}
 	var idb [16]byte
@@ -105,14 +120,14 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 	out := Outcome{CommandID: body.ID, Connector: connector}
 	var err error
 	if req.Password != nil {
-		if body.Password, err = protocol.SealSecret(s.rec.SealKey, req.Password, protocol.SecretAAD(body.ID, tenantID, req.Target, "password")); err != nil {
+		if body.Password, err = protocol.SealSecret(rec.SealKey, req.Password, protocol.SecretAAD(body.ID, tenantID, req.Target, "password")); err != nil {
 			log.ErrorContext(ctx, "seal password", slog.String("error", err.Error()))
 			out.Status, out.Reason = Refused, protocol.RefuseBadPayload
 			return out
 		}
 	}
 	if req.OldPassword != nil {
-		if body.OldPassword, err = protocol.SealSecret(s.rec.SealKey, req.OldPassword, protocol.SecretAAD(body.ID, tenantID, req.Target, "old_password")); err != nil {
+		if body.OldPassword, err = protocol.SealSecret(rec.SealKey, req.OldPassword, protocol.SecretAAD(body.ID, tenantID, req.Target, "old_password")); err != nil {
 			out.Status, out.Reason = Refused, protocol.RefuseBadPayload
 			return out
 		}
@@ -125,6 +140,9 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 
 	wctx, cancel := context.WithDeadline(ctx, body.ExpiresAt.Add(grace))
 	defer cancel()
+	if remote {
+		return d.relay(wctx, log, out, rec, body, sc)
+	}
 	delivered := false
 	for {
 		if s == nil {
@@ -140,7 +158,7 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 		r, sent, err := s.send(wctx, body.ID, sc)
 		delivered = delivered || sent
 		if err == nil {
-			return mapResult(out, r)
+			return mapResult(out, r.body)
 		}
 		if !errors.Is(err, ErrConnectionLost) {
 			return d.finalOutcome(out, delivered)
@@ -153,29 +171,48 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 	}
 }
 
-// pick chooses one of the tenant's connected connectors, waiting up to
-// ConnectWait for one to connect.
-func (d *Dispatcher) pick(ctx context.Context, tenantID string) (string, *session) {
+// pick chooses one of the tenant's connectors, preferring one connected to
+// this node. With none here it asks Remote for one whose socket another node
+// holds; with none anywhere it waits up to ConnectWait for either (a blip is
+// not an outage), checking Remote every remotePoll. remote reports that the
+// connector is held elsewhere (s is then nil).
+func (d *Dispatcher) pick(ctx context.Context, tenantID string) (id string, s *session, remote bool) {
 	wait := d.ConnectWait
 	if wait <= 0 {
 		wait = 3 * time.Second
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	var poll <-chan time.Time
+	if d.Remote != nil {
+		t := time.NewTicker(min(remotePoll, wait))
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		changed := d.Hub.waitChange()
 		if ids := d.Hub.Connected(tenantID); len(ids) > 0 {
 			id := ids[mrand.IntN(len(ids))]
 			if s := d.Hub.session(id); s != nil && !s.isClosed() {
-				return id, s
+				return id, s, false
+			}
+		}
+		if d.Remote != nil {
+			ids, err := d.Remote.Present(ctx, tenantID)
+			if err != nil && d.Log != nil {
+				d.Log.WarnContext(ctx, "look for connectors on other nodes", slog.String("error", err.Error()))
+			}
+			if len(ids) > 0 {
+				return ids[mrand.IntN(len(ids))], nil, true
 			}
 		}
 		select {
 		case <-changed:
+		case <-poll:
 		case <-timer.C:
-			return "", nil
+			return "", nil, false
 		case <-ctx.Done():
-			return "", nil
+			return "", nil, false
 		}
 	}
 }

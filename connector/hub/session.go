@@ -25,12 +25,19 @@ type session struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]chan protocol.ResultBody
+	pending map[string]chan verified
 	err     error
 	once    sync.Once
 
 	heard atomic.Int64 // unix nanos of the last frame or pong from the connector
 	saved atomic.Int64 // unix nanos last reported to a SeenStore
+}
+
+// verified is a result whose signature the reader checked: the parsed body
+// and the exact signed bytes (which a relayed command's origin re-verifies).
+type verified struct {
+	body protocol.ResultBody
+	raw  protocol.SignedResult
 }
 
 // ErrConnectionLost is returned to a caller whose connector went away before
@@ -71,7 +78,7 @@ func (h *Hub) serve(conn *websocket.Conn, rec ConnectorRecord) {
 		return
 	}
 	s := &session{h: h, rec: rec, conn: conn, out: make(chan []byte, h.opt.MaxInFlight), done: make(chan struct{}),
-		log: log, pending: map[string]chan protocol.ResultBody{}}
+		log: log, pending: map[string]chan verified{}}
 	s.markHeard()
 	cfg, _ := protocol.Encode(protocol.TypeConfig, "config", protocol.Config{
 		HeartbeatSeconds: int(h.opt.Heartbeat / time.Second), MaxInFlight: h.opt.MaxInFlight, ServerTime: h.opt.Now().UTC()})
@@ -143,7 +150,7 @@ func (s *session) reader() error {
 		delete(s.pending, r.CommandID)
 		s.mu.Unlock()
 		if ch != nil {
-			ch <- r
+			ch <- verified{body: r, raw: sr}
 		}
 	}
 }
@@ -174,16 +181,16 @@ func (s *session) writer() {
 // bounds the wait; ErrConnectionLost means the connection ended first. sent
 // reports whether the frame was handed to the writer (it may have reached the
 // connector).
-func (s *session) send(ctx context.Context, id string, sc protocol.SignedCommand) (r protocol.ResultBody, sent bool, err error) {
+func (s *session) send(ctx context.Context, id string, sc protocol.SignedCommand) (r verified, sent bool, err error) {
 	frame, err := protocol.Encode(protocol.TypeCommand, id, sc)
 	if err != nil {
-		return protocol.ResultBody{}, false, err
+		return verified{}, false, err
 	}
-	ch := make(chan protocol.ResultBody, 1)
+	ch := make(chan verified, 1)
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return protocol.ResultBody{}, false, ErrConnectionLost
+		return verified{}, false, ErrConnectionLost
 	}
 	s.pending[id] = ch
 	s.mu.Unlock()
@@ -197,17 +204,17 @@ func (s *session) send(ctx context.Context, id string, sc protocol.SignedCommand
 	select {
 	case s.out <- frame:
 	case <-s.done:
-		return protocol.ResultBody{}, false, ErrConnectionLost
+		return verified{}, false, ErrConnectionLost
 	case <-ctx.Done():
-		return protocol.ResultBody{}, false, ctx.Err()
+		return verified{}, false, ctx.Err()
 	}
 	select {
 	case r := <-ch:
 		return r, true, nil
 	case <-s.done:
-		return protocol.ResultBody{}, true, ErrConnectionLost
+		return verified{}, true, ErrConnectionLost
 	case <-ctx.Done():
-		return protocol.ResultBody{}, true, ctx.Err()
+		return verified{}, true, ctx.Err()
 	}
 }
 
