@@ -20,16 +20,20 @@
 //	    [--bind-password-file <path>] [--ca-file <pem>]
 //	  Connects to the hub and serves commands until SIGINT/SIGTERM (or the Windows
 //	  service manager's stop), then drains the commands in flight. Logs are JSON
-//	  on stderr, with the connector id; never a password.
+//	  on stderr, with the connector id; never a password. Exit status 1 for a
+//	  wrong configuration or identity (the message names the file and field),
+//	  3 when the hub refused the connector for good (revoked: enroll again).
 //
-//	latchkey-connector install [--config …] [--identity …] [--unit-dir /etc/systemd/system] [--no-start]
+//	latchkey-connector install [--config …] [--identity …] [--ca-file <pem>] [--unit-dir /etc/systemd/system] [--no-start]
 //	latchkey-connector uninstall [--unit-dir …] [--no-start]
 //	  Linux: writes (removes) a hardened systemd unit latchkey-connector.service
 //	  (dynamic user, configuration and identity handed over as systemd
 //	  credentials, ProtectSystem=strict, only IP and Unix sockets, restart on
-//	  failure) and runs systemctl daemon-reload and enable --now (disable --now),
-//	  unless --no-start. Windows: registers (removes) the latchkey-connector
-//	  service with restart-on-failure recovery actions.
+//	  failure, but not after exit status 3) and runs systemctl daemon-reload and
+//	  enable --now (disable --now), unless --no-start. Windows: registers
+//	  (removes) the latchkey-connector service with restart-on-failure recovery
+//	  actions; its log is %ProgramData%\Latchkey\Connector\connector.log.
+//	  install checks the configuration and the identity first.
 //
 //	latchkey-connector status [--identity …] [--config …] [--check]
 //	  Prints the tenant, connector id, hub URL, command key fingerprint and a

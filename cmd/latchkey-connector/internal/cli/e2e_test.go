@@ -103,4 +103,15 @@ func TestEnrollThenRunConnectsToTheHub(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, `"connector_id":"22222222-2222-4222-8222-222222222222"`) || !strings.Contains(l, "connected to hub") {
 		t.Fatalf("logs:\n%s", l)
 	}
+
+	// Revoked: run stops with ExitRefused (systemd does not restart it).
+	store.mu.Lock()
+	rec := store.recs["22222222-2222-4222-8222-222222222222"]
+	rec.Revoked = true
+	store.recs[rec.ID] = rec
+	store.mu.Unlock()
+	_, errOut, code := cli(t, "run", "--config", cfg, "--identity", idPath, "--state-dir", filepath.Join(dir, "state"))
+	if code != ExitRefused || !strings.Contains(errOut, "permanently refused") {
+		t.Fatalf("run of a revoked connector: exit %d, %s", code, errOut)
+	}
 }

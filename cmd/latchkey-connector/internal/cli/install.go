@@ -10,7 +10,9 @@ import (
 
 type installOptions struct {
 	Config, Identity, StateDir, UnitDir string
-	NoStart                             bool
+	// HubCAFile is passed on to run --ca-file.
+	HubCAFile string
+	NoStart   bool
 	// Exe is the binary the service runs (default: this one).
 	Exe string
 }
@@ -34,6 +36,9 @@ func newInstallCmd() *cobra.Command {
 			if _, err := loadIdentity(o.Identity); err != nil {
 				return err
 			}
+			if _, err := hubTLS(o.HubCAFile); err != nil {
+				return err
+			}
 			return installService(cmd.Context(), o, l, cmd.OutOrStdout())
 		},
 	}
@@ -42,6 +47,7 @@ func newInstallCmd() *cobra.Command {
 	f.StringVar(&o.Identity, "identity", identity, "the identity the service uses")
 	f.StringVar(&o.StateDir, "state-dir", state, "state directory (Windows; the systemd unit uses StateDirectory=)")
 	f.StringVar(&o.UnitDir, "unit-dir", "/etc/systemd/system", "where to write the systemd unit (Linux)")
+	f.StringVar(&o.HubCAFile, "ca-file", "", "PEM CA certificate(s) the service trusts for the hub (a private CA; as for enroll)")
 	f.BoolVar(&o.NoStart, "no-start", false, "only install; do not enable and start the service")
 	return cmd
 }
@@ -73,7 +79,7 @@ func (o *installOptions) resolve() error {
 		}
 		o.Exe = exe
 	}
-	for _, p := range []*string{&o.Exe, &o.Config, &o.Identity, &o.StateDir} {
+	for _, p := range []*string{&o.Exe, &o.Config, &o.Identity, &o.StateDir, &o.HubCAFile} {
 		if *p == "" {
 			continue
 		}

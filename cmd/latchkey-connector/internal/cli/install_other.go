@@ -16,7 +16,8 @@ func unitPath(dir string) string { return filepath.Join(dir, ServiceName+".servi
 
 // installService writes the systemd unit, then reloads, enables and starts it.
 func installService(ctx context.Context, o installOptions, l loaded, out io.Writer) error {
-	p := unitParams{Exe: o.Exe, Config: o.Config, Identity: o.Identity, EnvFile: filepath.Join(filepath.Dir(o.Config), "environment")}
+	p := unitParams{Exe: o.Exe, Config: o.Config, Identity: o.Identity, EnvFile: filepath.Join(filepath.Dir(o.Config), "environment"),
+		HubCAFile: o.HubCAFile}
 	if f := l.cfg.Directory.BindPWFile; f != "" {
 		abs, err := filepath.Abs(f)
 		if err != nil {

@@ -17,7 +17,8 @@ func TestUnitGolden(t *testing.T) {
 		"latchkey-connector.service": {Exe: "/usr/local/bin/latchkey-connector", Config: "/etc/latchkey-connector/config.json",
 			Identity: "/etc/latchkey-connector/identity.json", BindPasswordFile: "/etc/latchkey-connector/bind-password"},
 		"latchkey-connector-envpw.service": {Exe: "/usr/local/bin/latchkey-connector", Config: "/etc/latchkey-connector/config.json",
-			Identity: "/etc/latchkey-connector/identity.json", EnvFile: "/etc/latchkey-connector/environment"},
+			Identity: "/etc/latchkey-connector/identity.json", EnvFile: "/etc/latchkey-connector/environment",
+			HubCAFile: "/etc/latchkey-connector/hub-ca.pem"},
 	} {
 		got, err := renderUnit(p)
 		if err != nil {
@@ -39,7 +40,7 @@ func TestUnitGolden(t *testing.T) {
 	u, _ := renderUnit(unitParams{Exe: "/x/latchkey-connector", Config: "/c", Identity: "/i"})
 	for _, want := range []string{"DynamicUser=yes", "StateDirectory=latchkey-connector", "NoNewPrivileges=yes", "ProtectSystem=strict",
 		"ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "Restart=on-failure",
-		"ExecStart=/x/latchkey-connector run "} {
+		"ExecStart=/x/latchkey-connector run ", "RestartPreventExitStatus=3"} {
 		if !strings.Contains(string(u), want+"\n") && !strings.Contains(string(u), want) {
 			t.Errorf("unit lacks %q", want)
 		}

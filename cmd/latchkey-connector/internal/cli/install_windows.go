@@ -32,7 +32,7 @@ func installService(_ context.Context, o installOptions, _ loaded, out io.Writer
 		StartType:        mgr.StartAutomatic,
 		ErrorControl:     mgr.ErrorNormal,
 		DelayedAutoStart: true,
-	}, "run", "--config", o.Config, "--identity", o.Identity, "--state-dir", o.StateDir)
+	}, serviceArgs(o)...)
 	if err != nil {
 		return fmt.Errorf("create service: %w", err)
 	}
@@ -58,6 +58,14 @@ func installService(_ context.Context, o installOptions, _ loaded, out io.Writer
 	}
 	fmt.Fprintf(out, "Started %s. Logs: %s\n", ServiceName, serviceLogPath())
 	return nil
+}
+
+func serviceArgs(o installOptions) []string {
+	args := []string{"run", "--config", o.Config, "--identity", o.Identity, "--state-dir", o.StateDir}
+	if o.HubCAFile != "" {
+		args = append(args, "--ca-file", o.HubCAFile)
+	}
+	return args
 }
 
 // uninstallService stops and deletes the Windows service.

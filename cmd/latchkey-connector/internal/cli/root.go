@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/connector/agent"
 )
 
 // ServiceName is the systemd unit's and the Windows service's name.
@@ -35,10 +37,18 @@ func execute(ctx context.Context, version string, args []string, stdout, stderr 
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(stderr, "latchkey-connector:", err)
 		}
+		if errors.Is(err, agent.ErrPermanent) {
+			return ExitRefused
+		}
 		return 1
 	}
 	return 0
 }
+
+// ExitRefused is the exit status when the hub refused this connector for
+// good (revoked, unknown): restarting cannot help, and the systemd unit does
+// not (RestartPreventExitStatus).
+const ExitRefused = 3
 
 // errReported: the command already printed why it failed.
 var errReported = errors.New("failed")

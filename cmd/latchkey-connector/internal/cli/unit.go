@@ -17,6 +17,8 @@ type unitParams struct {
 	// EnvFile is an optional environment file (for directory.bind_password_env),
 	// read by systemd as root: the configuration's directory + "/environment".
 	EnvFile string
+	// HubCAFile is a private CA for the hub (run --ca-file), or "".
+	HubCAFile string
 }
 
 // The unit runs under a dynamic user with nothing writable but its state
@@ -32,7 +34,7 @@ After=network-online.target
 
 [Service]
 Type=simple
-ExecStart={{.Exe}} run --config %d/config --identity %d/identity --state-dir %S/latchkey-connector{{if .BindPasswordFile}} --bind-password-file %d/bind-password{{end}}
+ExecStart={{.Exe}} run --config %d/config --identity %d/identity --state-dir %S/latchkey-connector{{if .BindPasswordFile}} --bind-password-file %d/bind-password{{end}}{{if .HubCAFile}} --ca-file {{.HubCAFile}}{{end}}
 LoadCredential=config:{{.Config}}
 LoadCredential=identity:{{.Identity}}
 {{- if .BindPasswordFile}}
@@ -47,6 +49,8 @@ StateDirectoryMode=0700
 UMask=0077
 Restart=on-failure
 RestartSec=5s
+# 3: the hub refused this connector for good (revoked): do not retry.
+RestartPreventExitStatus=3
 TimeoutStopSec=150s
 KillSignal=SIGTERM
 
@@ -81,8 +85,8 @@ WantedBy=multi-user.target
 // renderUnit returns the systemd unit for p. Every path must be absolute
 // and free of characters systemd would interpret.
 func renderUnit(p unitParams) ([]byte, error) {
-	for name, v := range map[string]string{"executable": p.Exe, "config": p.Config, "identity": p.Identity, "bind password file": p.BindPasswordFile, "environment file": p.EnvFile} {
-		if v == "" && (name == "bind password file" || name == "environment file") {
+	for name, v := range map[string]string{"executable": p.Exe, "config": p.Config, "identity": p.Identity, "bind password file": p.BindPasswordFile, "environment file": p.EnvFile, "hub CA file": p.HubCAFile} {
+		if v == "" && (name == "bind password file" || name == "environment file" || name == "hub CA file") {
 			continue
 		}
 		if !filepath.IsAbs(v) || strings.HasPrefix(v, `\`) {
