@@ -111,7 +111,7 @@ func TestEnrollThenRunConnectsToTheHub(t *testing.T) {
 	store.recs[rec.ID] = rec
 	store.mu.Unlock()
 	_, errOut, code := cli(t, "run", "--config", cfg, "--identity", idPath, "--state-dir", filepath.Join(dir, "state"))
-	if code != ExitRefused || !strings.Contains(errOut, "permanently refused") {
+	if code != ExitRefused || !strings.Contains(errOut, "permanently refused") || !strings.Contains(errOut, "enroll again") {
 		t.Fatalf("run of a revoked connector: exit %d, %s", code, errOut)
 	}
 }

@@ -137,5 +137,8 @@ func runConnector(ctx context.Context, o runOptions, logOut io.Writer) error {
 		slog.String("hub_url", id.HubURL), slog.Any("directory_urls", l.cfg.Directory.URLs), slog.Any("ous", l.cfg.Scope.OUs))
 	err = a.Run(ctx) // returns nil once ctx ends and the commands in flight are drained
 	log.Info("connector stopped")
+	if errors.Is(err, agent.ErrPermanent) {
+		return fmt.Errorf("%w. The control plane no longer accepts connector %s (revoked or deleted): enroll again with a new join token", err, id.ConnectorID)
+	}
 	return err
 }
