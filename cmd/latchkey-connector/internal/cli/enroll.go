@@ -77,6 +77,22 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// dialLocalhostAsLoopback makes localhost and *.localhost reach 127.0.0.1, as
+// RFC 6761 (6.3) lets every resolver do and browsers do, while Go's resolver
+// asks DNS for *.localhost and fails: `latchkey demo` serves its tenants on
+// acme.localhost and globex.localhost. Every other name is dialled as given.
+func dialLocalhostAsLoopback(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			h := strings.ToLower(strings.TrimSuffix(host, "."))
+			if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+		}
+		return dial(ctx, network, addr)
+	}
+}
+
 // enrollURL checks the tenant URL and returns the enrollment endpoint.
 func enrollURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
@@ -121,6 +137,7 @@ func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConf
 	tr.Proxy = http.ProxyFromEnvironment
+	tr.DialContext = dialLocalhostAsLoopback(tr.DialContext)
 	return &http.Client{Timeout: timeout, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
 }

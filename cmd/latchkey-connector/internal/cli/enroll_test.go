@@ -225,3 +225,24 @@ func TestEnrollRefusesAPlaintextHubFromAnHTTPSControlPlane(t *testing.T) {
 		t.Fatal("saved an identity with a plaintext hub")
 	}
 }
+
+// TestEnrollReachesDotLocalhostDemoHosts: `latchkey demo` serves its tenants
+// on acme.localhost; Go's resolver asks DNS for such names (and fails), so
+// enroll dials them on loopback as RFC 6761 allows. The Host header still
+// names the tenant.
+func TestEnrollReachesDotLocalhostDemoHosts(t *testing.T) {
+	s, srv := newEnrollServer(t, false)
+	var gotHost string
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHost = r.Host
+		s.ServeHTTP(w, r)
+	})
+	url := strings.Replace(srv.URL, "127.0.0.1", "acme.localhost", 1)
+	idPath := filepath.Join(t.TempDir(), "identity.json")
+	if _, errOut, code := cli(t, "enroll", "--url", url, "--token", s.token, "--identity", idPath); code != 0 {
+		t.Fatalf("enroll via %s: exit %d: %s", url, code, errOut)
+	}
+	if !strings.HasPrefix(gotHost, "acme.localhost:") {
+		t.Fatalf("the control plane saw Host %q, want acme.localhost:<port>", gotHost)
+	}
+}
