@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/connector/protocol"
+	"github.com/latchkey/latchkey/internal/chaosnet"
 )
 
 // memStore is the hub's view of enrolled connectors.
@@ -35,62 +35,13 @@ func (m *memStore) Connector(_ context.Context, id string) (hub.ConnectorRecord,
 	return r, nil
 }
 
-// killProxy forwards TCP between the agent and the hub and can cut every
-// connection at once, the way a network failure would.
-type killProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	kills int
-}
-
-func newKillProxy(t testing.TB, target string) *killProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &killProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.kill() })
-	return p
-}
-
-func (p *killProxy) kill() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	if len(p.conns) > 0 {
-		p.kills++
-	}
-	p.conns = nil
-}
-
 type rig struct {
 	hub   *hub.Hub
 	disp  *hub.Dispatcher
 	store *memStore
 	dir   *fakeDir
 	agent *Agent
-	proxy *killProxy
+	proxy *chaosnet.Proxy
 	id    Identity
 	done  chan error
 }
@@ -119,8 +70,8 @@ func newRigWith(t testing.TB, rails Guardrails, dir Directory) *rig {
 	h := hub.New(hub.Options{Store: st, Logger: log, Heartbeat: time.Second})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	proxy := newKillProxy(t, strings.TrimPrefix(srv.URL, "http://"))
-	id := Identity{HubURL: "ws://" + proxy.ln.Addr().String() + protocol.ConnectPath, TenantID: tenantA, ConnectorID: "conn-1",
+	proxy := chaosnet.New(t, strings.TrimPrefix(srv.URL, "http://"))
+	id := Identity{HubURL: "ws://" + proxy.Addr() + protocol.ConnectPath, TenantID: tenantA, ConnectorID: "conn-1",
 		SignKey: sign, SealKey: sealPriv, CommandKey: cmdPub}
 	a, err := New(Options{Identity: id, Directory: dir, Guardrails: rails, StateDir: t.TempDir(), Logger: log,
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, StableAfter: time.Second})
@@ -252,7 +203,7 @@ func TestChaosEveryCommandOnceAndAnswered_R57_R58(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(5+rand.IntN(40)) * time.Millisecond):
-				r.proxy.kill()
+				r.proxy.Kill()
 			}
 		}
 	}()
@@ -289,9 +240,9 @@ func TestChaosEveryCommandOnceAndAnswered_R57_R58(t *testing.T) {
 			t.Errorf("command %d: no definite answer: %v", i, o)
 		}
 	}
-	t.Logf("%d done, %d offline or timed out (nothing applied), %d connection kills", done, timedOut, r.proxy.kills)
-	if r.proxy.kills < 5 {
-		t.Fatalf("only %d kills: the chaos did not happen", r.proxy.kills)
+	t.Logf("%d done, %d offline or timed out (nothing applied), %d connection kills", done, timedOut, r.proxy.Kills())
+	if r.proxy.Kills() < 5 {
+		t.Fatalf("only %d kills: the chaos did not happen", r.proxy.Kills())
 	}
 	if done < n*9/10 {
 		t.Fatalf("only %d of %d done", done, n)

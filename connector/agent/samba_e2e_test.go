@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,47 +15,12 @@ import (
 	"github.com/latchkey/latchkey/connector/directory/dirtest"
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/connector/protocol"
+	"github.com/latchkey/latchkey/internal/chaosnet"
 )
 
 // These tests run the tunnel (dispatcher → hub → real WebSocket through a kill
 // proxy → agent) in front of the real Samba AD DC that scripts/testenv starts,
 // through the delegated service account.
-
-// unicodePwdAttID is the attributeID of unicodePwd in replPropertyMetaData.
-const unicodePwdAttID = 0x0009005a
-
-// pwdWrites reads how many times the DC has written the user's unicodePwd:
-// the attribute's version in replPropertyMetaData (MS-DRSR
-// PROPERTY_META_DATA_EXT_VECTOR: a 16-byte header with the count at offset
-// 8, then 48-byte entries {attid, version, time, invocation id, usns}). Every
-// reset or change adds exactly one, so it tells "applied once" from "applied
-// twice" in the directory itself.
-func pwdWrites(t testing.TB, env dirtest.SambaEnv, dn string) uint32 {
-	t.Helper()
-	l := env.Admin(t)
-	defer l.Close()
-	res, err := l.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false,
-		"(objectClass=*)", []string{"replPropertyMetaData"}, nil))
-	if err != nil || len(res.Entries) != 1 {
-		t.Fatalf("read replPropertyMetaData of %s: %v", dn, err)
-	}
-	b := res.Entries[0].GetRawAttributeValue("replPropertyMetaData")
-	if len(b) < 16 || binary.LittleEndian.Uint32(b) != 1 {
-		t.Fatalf("replPropertyMetaData of %s: unexpected header % x", dn, b[:min(len(b), 16)])
-	}
-	n := int(binary.LittleEndian.Uint32(b[8:]))
-	if len(b) < 16+48*n {
-		t.Fatalf("replPropertyMetaData of %s: %d entries in %d bytes", dn, n, len(b))
-	}
-	for i := range n {
-		e := b[16+48*i:]
-		if binary.LittleEndian.Uint32(e) == unicodePwdAttID {
-			return binary.LittleEndian.Uint32(e[4:])
-		}
-	}
-	t.Fatalf("replPropertyMetaData of %s has no unicodePwd entry", dn)
-	return 0
-}
 
 func sambaRig(t testing.TB, env dirtest.SambaEnv) *rig {
 	t.Helper()
@@ -89,79 +52,54 @@ func TestSambaChaosEveryChangeOnce_R57_R58(t *testing.T) {
 	env := dirtest.Samba(t)
 	r := sambaRig(t, env)
 	const users, perUser = 20, 10
-	type chain struct {
-		u      dirtest.User
-		guid   string
-		before uint32
-		cur    string
-		done   int
-		notRun int
-		bad    []string
-	}
-	chains := make([]*chain, users)
-	for i := range chains {
+	var us []dirtest.User
+	guids := map[string]string{}
+	for range users {
 		u := env.NewUser(t, env.ScopeOU)
-		chains[i] = &chain{u: u, guid: lookupGUID(t, r, u.Login), before: pwdWrites(t, env, u.DN), cur: u.Password}
+		us = append(us, u)
+		guids[u.Login] = lookupGUID(t, r, u.Login)
 	}
+	stop := chaos(r.proxy)
+	applied, retried := env.Chains(t, us, perUser, func(u dirtest.User, oldPW, newPW string) (dirtest.Verdict, string) {
+		return verdict(r.disp.Execute(context.Background(), tenantA, hub.Request{Op: protocol.OpChange, Target: guids[u.Login],
+			OldPassword: []byte(oldPW), Password: []byte(newPW)}))
+	})
+	stop()
+	t.Logf("%d changes applied, %d answered not applied (and retried), %d connection kills", applied, retried, r.proxy.Kills())
+	if applied != users*perUser {
+		t.Errorf("%d of %d changes applied", applied, users*perUser)
+	}
+	if r.proxy.Kills() < 5 {
+		t.Fatalf("only %d kills: the chaos did not happen", r.proxy.Kills())
+	}
+}
 
-	stop := make(chan struct{})
-	killerDone := make(chan struct{})
+// chaos cuts every connection through p at random moments until stop is called.
+func chaos(p *chaosnet.Proxy) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(killerDone)
+		defer close(done)
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			case <-time.After(time.Duration(20+rand.IntN(120)) * time.Millisecond):
-				r.proxy.kill()
+				p.Kill()
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	for _, c := range chains {
-		wg.Go(func() {
-			for attempt := 0; c.done < perUser && attempt < 5*perUser; attempt++ {
-				next := dirtest.RandomPassword()
-				out := r.disp.Execute(context.Background(), tenantA, hub.Request{Op: protocol.OpChange, Target: c.guid,
-					OldPassword: []byte(c.cur), Password: []byte(next)})
-				switch out.Status {
-				case hub.Done:
-					c.done++
-					c.cur = next
-				case hub.TimedOut, hub.Offline:
-					c.notRun++ // never ran: the same step is tried again with a new command
-				default:
-					c.bad = append(c.bad, fmt.Sprintf("%s %s %s", out.Status, out.Reason, out.Code))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	<-killerDone
+	return func() { close(quit); <-done }
+}
 
-	total, notRun := 0, 0
-	for _, c := range chains {
-		if len(c.bad) > 0 {
-			t.Errorf("%s: answers that are not done/timed out/offline: %v", c.u.Login, c.bad)
-		}
-		writes := pwdWrites(t, env, c.u.DN) - c.before
-		if int(writes) != c.done {
-			t.Errorf("%s: %d changes answered done, the DC wrote the password %d times", c.u.Login, c.done, writes)
-		}
-		if err := env.Bind(c.u.DN, c.cur); err != nil {
-			t.Errorf("%s: bind with the last password answered done: %v", c.u.Login, err)
-		}
-		total += c.done
-		notRun += c.notRun
+// verdict maps the Dispatcher's outcome of a change for dirtest.Chains.
+func verdict(out hub.Outcome) (dirtest.Verdict, string) {
+	switch out.Status {
+	case hub.Done:
+		return dirtest.Applied, ""
+	case hub.TimedOut, hub.Offline:
+		return dirtest.NotApplied, ""
 	}
-	t.Logf("%d changes done, %d answered not run (and retried), %d connection kills", total, notRun, r.proxy.kills)
-	if total != users*perUser {
-		t.Errorf("%d of %d changes done", total, users*perUser)
-	}
-	if r.proxy.kills < 5 {
-		t.Fatalf("only %d kills: the chaos did not happen", r.proxy.kills)
-	}
+	return dirtest.Other, out.String()
 }
 
 // TestSambaThroughTheTunnel: reset, unlock after a real lockout, force change
@@ -208,12 +146,12 @@ func TestSambaThroughTheTunnel_R47_R49_R17(t *testing.T) {
 		if out := r.disp.Execute(ctx, tenantA, hub.Request{Op: protocol.OpLookup, Login: login}); out.Status != hub.Refused || out.Reason != want {
 			t.Errorf("lookup %s through the tunnel: %+v, want refused %s", login, out, want)
 		}
-		before := pwdWrites(t, env, e.DN)
+		before := env.PasswordWrites(t, e.DN)
 		out := r.disp.Execute(ctx, tenantA, hub.Request{Op: protocol.OpReset, Target: e.GUID, Password: []byte(dirtest.RandomPassword())})
 		if out.Status != hub.Refused || out.Reason != want {
 			t.Errorf("reset %s by GUID: %+v, want refused %s", login, out, want)
 		}
-		if after := pwdWrites(t, env, e.DN); after != before {
+		if after := env.PasswordWrites(t, e.DN); after != before {
 			t.Errorf("reset %s was refused but the DC wrote the password", login)
 		}
 	}

@@ -1,6 +1,7 @@
 package dirtest
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
@@ -215,4 +216,40 @@ func setAttr(t testing.TB, url string, ca []byte, bindDN, bindPW, dn, attr strin
 	if err := l.Modify(m); err != nil && !(len(values) == 0 && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute)) {
 		t.Fatalf("dirtest: modify %s %s: %v", dn, attr, err)
 	}
+}
+
+// unicodePwdAttID is the attributeID of unicodePwd in replPropertyMetaData.
+const unicodePwdAttID = 0x0009005a
+
+// PasswordWrites reads how many times the DC has written the user's unicodePwd:
+// the attribute's version in replPropertyMetaData (MS-DRSR
+// PROPERTY_META_DATA_EXT_VECTOR: a 16-byte header with the count at offset
+// 8, then 48-byte entries {attid, version, time, invocation id, usns}). Every
+// reset or change adds exactly one, so it tells "applied once" from "applied
+// twice" in the directory itself.
+func (env SambaEnv) PasswordWrites(t testing.TB, dn string) uint32 {
+	t.Helper()
+	l := env.Admin(t)
+	defer l.Close()
+	res, err := l.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false,
+		"(objectClass=*)", []string{"replPropertyMetaData"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("read replPropertyMetaData of %s: %v", dn, err)
+	}
+	b := res.Entries[0].GetRawAttributeValue("replPropertyMetaData")
+	if len(b) < 16 || binary.LittleEndian.Uint32(b) != 1 {
+		t.Fatalf("replPropertyMetaData of %s: unexpected header % x", dn, b[:min(len(b), 16)])
+	}
+	n := int(binary.LittleEndian.Uint32(b[8:]))
+	if len(b) < 16+48*n {
+		t.Fatalf("replPropertyMetaData of %s: %d entries in %d bytes", dn, n, len(b))
+	}
+	for i := range n {
+		e := b[16+48*i:]
+		if binary.LittleEndian.Uint32(e) == unicodePwdAttID {
+			return binary.LittleEndian.Uint32(e[4:])
+		}
+	}
+	t.Fatalf("replPropertyMetaData of %s has no unicodePwd entry", dn)
+	return 0
 }
