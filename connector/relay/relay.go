@@ -57,6 +57,7 @@ type Relay struct {
 	closed  bool
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	cleanup sync.WaitGroup // deletions of answered rows
 
 	wake chan string   // tenants with work, from wake-ups and connects
 	sem  chan struct{} // bounds deliveries
@@ -191,6 +192,7 @@ func (r *Relay) stop() *hub.Hub {
 		cancel()
 	}
 	r.wg.Wait()
+	r.cleanup.Wait()
 	return h
 }
 
@@ -210,6 +212,21 @@ func (r *Relay) theHub() *hub.Hub {
 func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// inTenantAsync is inTenant with synchronous_commit off for this transaction
+// only: its COMMIT does not wait for the WAL flush. Used where losing the
+// write in a database crash is harmless: the origin's INSERT (no node acts
+// on it before the claim, whose synchronous COMMIT flushes the WAL up to and
+// including it) and the serving node's result (the origin either read it
+// already or the row stays claimed: Unknown).
+func (r *Relay) inTenantAsync(ctx context.Context, tenant string, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true), set_config('synchronous_commit', 'off', true)", tenant); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
 		return fn(tx)

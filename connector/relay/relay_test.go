@@ -122,7 +122,7 @@ type node struct {
 // cluster is one database, two nodes "a" and "b", a tenant with one enrolled
 // connector and its agent connected (over a real WebSocket) to node b only.
 type cluster struct {
-	t                *testing.T
+	t                testing.TB
 	ownerURL, appURL string
 	st               *postgres.Store
 	pool             *pgxpool.Pool
@@ -139,7 +139,7 @@ type clusterOpts struct {
 	ttl  time.Duration
 }
 
-func newCluster(t *testing.T, o clusterOpts) *cluster {
+func newCluster(t testing.TB, o clusterOpts) *cluster {
 	t.Helper()
 	ownerURL, appURL := pgtest.NewDatabase(t)
 	ctx := t.Context()

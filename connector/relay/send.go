@@ -37,7 +37,7 @@ func (r *Relay) Relay(ctx context.Context, c hub.RemoteCommand) (protocol.Signed
 	defer r.removeWaiter(key)
 
 	var target string
-	err = r.inTenant(ctx, c.TenantID, func(tx pgx.Tx) error {
+	err = r.inTenantAsync(ctx, c.TenantID, func(tx pgx.Tx) error {
 		// The target is whoever holds the connector now; no holder, no row.
 		return tx.QueryRow(ctx, `INSERT INTO connector_commands
 				(tenant_id, id, connector_id, origin_node, target_node, command, expires_at)
@@ -115,18 +115,25 @@ func (r *Relay) final(c hub.RemoteCommand) (protocol.SignedResult, error) {
 	return protocol.SignedResult{}, hub.ErrRelayUnanswered
 }
 
-// answer decodes the result and deletes the row (its work is done).
+// answer decodes the result and deletes the row (its work is done) off the
+// caller's path.
 func (r *Relay) answer(ctx context.Context, c hub.RemoteCommand, st row) (protocol.SignedResult, error) {
 	var res protocol.SignedResult
 	if err := json.Unmarshal(st.result, &res); err != nil {
 		return res, fmt.Errorf("relay: decode result: %w", err)
 	}
-	if err := r.inTenant(ctx, c.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM connector_commands WHERE tenant_id = $1 AND id = $2 AND state = 'answered'`, c.TenantID, c.ID)
-		return err
-	}); err != nil {
-		r.log.Warn("delete answered command (the sweep will)", slog.String("cmd_id", c.ID), slog.String("error", err.Error()))
-	}
+	r.cleanup.Add(1)
+	go func() {
+		defer r.cleanup.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := r.inTenantAsync(ctx, c.TenantID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM connector_commands WHERE tenant_id = $1 AND id = $2 AND state = 'answered'`, c.TenantID, c.ID)
+			return err
+		}); err != nil {
+			r.log.Warn("delete answered command (the sweep will)", slog.String("cmd_id", c.ID), slog.String("error", err.Error()))
+		}
+	}()
 	return res, nil
 }
 

@@ -263,7 +263,7 @@ func (r *Relay) deliver(ctx context.Context, c claimed) {
 		log.Error("encode result", slog.String("error", err.Error()))
 		return
 	}
-	err = r.inTenant(wctx, c.tenant, func(tx pgx.Tx) error {
+	err = r.inTenantAsync(wctx, c.tenant, func(tx pgx.Tx) error {
 		_, err := tx.Exec(wctx, `UPDATE connector_commands SET state = 'answered', result = $3, answered_at = now()
 			WHERE tenant_id = $1 AND id = $2 AND state = 'claimed'`, c.tenant, c.id, raw)
 		return err
