@@ -606,3 +606,41 @@ func TestRelayTablesCatalog_R39(t *testing.T) {
 		}
 	}
 }
+
+// The holder's LISTEN connection is killed (a PostgreSQL restart or a
+// network cut would do the same): the relay reconnects with backoff and
+// wake-ups work again, with no poll to fall back on.
+func TestListenerReconnects(t *testing.T) {
+	c := newCluster(t, clusterOpts{b: relay.Options{Poll: time.Hour, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})
+	admin := c.admin()
+	listenerPID := func() int {
+		var pid int
+		err := admin.QueryRow(t.Context(), `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN "latchkey_node_b"'`).Scan(&pid)
+		if err != nil {
+			return 0
+		}
+		return pid
+	}
+	old := listenerPID()
+	if old == 0 {
+		t.Fatal("no listener for node b")
+	}
+	if _, err := admin.Exec(t.Context(), "SELECT pg_terminate_backend($1)", old); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pid := listenerPID(); pid == 0 || pid == old; pid = listenerPID() {
+		if time.Now().After(deadline) {
+			t.Fatal("node b did not listen again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if out := c.a.disp.Execute(t.Context(), string(c.tenant.ID), hub.Request{Op: protocol.OpUnlock, Target: "g1"}); out.Status != hub.Done {
+		t.Fatalf("after the listener came back: %v", out)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("delivery took %v with wake-ups only", d)
+	}
+}
