@@ -109,15 +109,12 @@ func (r *Relay) Present(ctx context.Context, tenantID string) ([]string, error) 
 		return nil, nil
 	}
 	var ids []string
-	err := r.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT connector_id::text FROM connector_presence
-			WHERE tenant_id = $1 AND node_id <> $2 AND lease_until > now()`, tenantID, r.node)
-		if err != nil {
-			return err
-		}
+	_, err := r.pipelined(ctx, tenantID, false, func(rows pgx.Rows) error {
+		var err error
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
-	})
+	}, `SELECT connector_id::text FROM connector_presence
+		WHERE tenant_id = $1 AND node_id <> $2 AND lease_until > now()`, tenantID, r.node)
 	return ids, err
 }
 

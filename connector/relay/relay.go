@@ -218,6 +218,41 @@ func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) err
 	})
 }
 
+// pipelined runs one statement for tenant in a single round trip: the
+// set_config and the statement go as one pipeline, which PostgreSQL runs as
+// one implicit transaction up to its Sync, so the setting is as
+// transaction-local as with inTenant (R40) and a failure rolls both back.
+// With async the commit does not wait for the WAL flush (see inTenantAsync).
+// scan, when set, reads the statement's rows.
+func (r *Relay) pipelined(ctx context.Context, tenant string, async bool, scan func(pgx.Rows) error, sql string, args ...any) (int64, error) {
+	b := &pgx.Batch{}
+	if async {
+		b.Queue("SELECT set_config('app.tenant_id', $1, true), set_config('synchronous_commit', 'off', true)", tenant)
+	} else {
+		b.Queue("SELECT set_config('app.tenant_id', $1, true)", tenant)
+	}
+	b.Queue(sql, args...)
+	br := r.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return 0, fmt.Errorf("set tenant: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return 0, err
+	}
+	if scan != nil {
+		err = scan(rows)
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	n := rows.CommandTag().RowsAffected()
+	return n, errors.Join(err, br.Close())
+}
+
 // inTenantAsync is inTenant with synchronous_commit off for this transaction
 // only: its COMMIT does not wait for the WAL flush. Used where losing the
 // write in a database crash is harmless: the origin's INSERT (no node acts

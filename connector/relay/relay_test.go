@@ -644,3 +644,44 @@ func TestListenerReconnects(t *testing.T) {
 		t.Errorf("delivery took %v with wake-ups only", d)
 	}
 }
+
+// R40 for the pipelined statements: set_config and the statement go in one
+// round trip, as one implicit transaction, so the tenant does not outlive it
+// on the pooled connection.
+func TestPipelinedTenantIsTransactionLocal_R40(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	cfg, err := pgxpool.ParseConfig(c.appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	probe, err := relay.New(pool, "probe", relay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after int
+	if err := pool.QueryRow(t.Context(), "SELECT pg_backend_pid()").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := probe.Present(t.Context(), string(c.tenant.ID))
+	if err != nil || len(ids) != 1 || ids[0] != c.connector {
+		t.Fatalf("Present = %v, %v", ids, err)
+	}
+	var setting *string
+	var rows int
+	if err := pool.QueryRow(t.Context(), "SELECT pg_backend_pid(), current_setting('app.tenant_id', true), (SELECT count(*) FROM connector_presence)").
+		Scan(&after, &setting, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("the pool changed connections: the test proves nothing")
+	}
+	if (setting != nil && *setting != "") || rows != 0 {
+		t.Fatalf("after the pipeline app.tenant_id = %v and %d presence rows are visible, want empty and 0 (R40)", setting, rows)
+	}
+}

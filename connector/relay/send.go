@@ -37,14 +37,16 @@ func (r *Relay) Relay(ctx context.Context, c hub.RemoteCommand) (protocol.Signed
 	defer r.removeWaiter(key)
 
 	var target string
-	err = r.inTenantAsync(ctx, c.TenantID, func(tx pgx.Tx) error {
-		// The target is whoever holds the connector now; no holder, no row.
-		return tx.QueryRow(ctx, `INSERT INTO connector_commands
-				(tenant_id, id, connector_id, origin_node, target_node, command, expires_at)
-			SELECT $1, $2, $3, $4, p.node_id, $5, $6 FROM connector_presence p
-			WHERE p.tenant_id = $1 AND p.connector_id = $3 AND p.lease_until > now()
-			RETURNING target_node`, c.TenantID, c.ID, c.ConnectorID, r.node, cmd, c.ExpiresAt).Scan(&target)
-	})
+	// The target is whoever holds the connector now; no holder, no row.
+	_, err = r.pipelined(ctx, c.TenantID, true, func(rows pgx.Rows) error {
+		var err error
+		target, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+		return err
+	}, `INSERT INTO connector_commands
+			(tenant_id, id, connector_id, origin_node, target_node, command, expires_at)
+		SELECT $1, $2, $3, $4, p.node_id, $5, $6 FROM connector_presence p
+		WHERE p.tenant_id = $1 AND p.connector_id = $3 AND p.lease_until > now()
+		RETURNING target_node`, c.TenantID, c.ID, c.ConnectorID, r.node, cmd, c.ExpiresAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return none, hub.ErrRelayNotSent
@@ -139,10 +141,12 @@ func (r *Relay) answer(ctx context.Context, c hub.RemoteCommand, st row) (protoc
 
 func (r *Relay) read(ctx context.Context, c hub.RemoteCommand) (row, error) {
 	var st row
-	err := r.inTenant(ctx, c.TenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT state, target_node, result FROM connector_commands WHERE tenant_id = $1 AND id = $2`,
-			c.TenantID, c.ID).Scan(&st.state, &st.target, &st.result)
-	})
+	_, err := r.pipelined(ctx, c.TenantID, false, func(rows pgx.Rows) error {
+		if !rows.Next() {
+			return pgx.ErrNoRows
+		}
+		return rows.Scan(&st.state, &st.target, &st.result)
+	}, `SELECT state, target_node, result FROM connector_commands WHERE tenant_id = $1 AND id = $2`, c.TenantID, c.ID)
 	return st, err
 }
 

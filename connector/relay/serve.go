@@ -191,21 +191,21 @@ type claimed struct {
 // the connectors this node holds, and delivers each.
 func (r *Relay) claim(ctx context.Context, tenant string, connectors []string) (int, error) {
 	var got []claimed
-	err := r.inTenant(ctx, tenant, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE connector_commands
-			SET state = 'claimed', claimed_at = now(), target_node = $3
-			WHERE tenant_id = $1 AND state = 'pending' AND expires_at > now() AND connector_id::text = ANY($2)
-			RETURNING id, connector_id::text, origin_node, command, expires_at`, tenant, connectors, r.node)
-		if err != nil {
-			return err
-		}
+	// Synchronous commit: the claim must be durable before the command goes
+	// out, so that after a database crash a command that ran is never seen as
+	// pending (and then answered TimedOut).
+	_, err := r.pipelined(ctx, tenant, false, func(rows pgx.Rows) error {
+		var err error
 		got, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimed, error) {
 			c := claimed{tenant: tenant}
 			err := row.Scan(&c.id, &c.connector, &c.origin, &c.command, &c.expires)
 			return c, err
 		})
 		return err
-	})
+	}, `UPDATE connector_commands
+		SET state = 'claimed', claimed_at = now(), target_node = $3
+		WHERE tenant_id = $1 AND state = 'pending' AND expires_at > now() AND connector_id::text = ANY($2)
+		RETURNING id, connector_id::text, origin_node, command, expires_at`, tenant, connectors, r.node)
 	if err != nil {
 		return 0, fmt.Errorf("claim for tenant %s: %w", tenant, err)
 	}
@@ -263,11 +263,8 @@ func (r *Relay) deliver(ctx context.Context, c claimed) {
 		log.Error("encode result", slog.String("error", err.Error()))
 		return
 	}
-	err = r.inTenantAsync(wctx, c.tenant, func(tx pgx.Tx) error {
-		_, err := tx.Exec(wctx, `UPDATE connector_commands SET state = 'answered', result = $3, answered_at = now()
-			WHERE tenant_id = $1 AND id = $2 AND state = 'claimed'`, c.tenant, c.id, raw)
-		return err
-	})
+	_, err = r.pipelined(wctx, c.tenant, true, nil, `UPDATE connector_commands SET state = 'answered', result = $3, answered_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND state = 'claimed'`, c.tenant, c.id, raw)
 	if err != nil {
 		log.Warn("record relayed result", slog.String("error", err.Error()))
 		return
