@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -194,19 +193,7 @@ func TestChaosEveryCommandOnceAndAnswered_R57_R58(t *testing.T) {
 	for i := 0; i < n; i++ {
 		r.dir.add(fmt.Sprintf("g%d", i), fmt.Sprintf("CN=U%d,OU=Staff,DC=acme,DC=local", i), fmt.Sprintf("u%d", i), "Old-pass-0", false)
 	}
-	stop := make(chan struct{})
-	killerDone := make(chan struct{})
-	go func() {
-		defer close(killerDone)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(5+rand.IntN(40)) * time.Millisecond):
-				r.proxy.Kill()
-			}
-		}
-	}()
+	stop := r.proxy.Chaos(5*time.Millisecond, 45*time.Millisecond)
 	outcomes := make([]hub.Outcome, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -220,8 +207,7 @@ func TestChaosEveryCommandOnceAndAnswered_R57_R58(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	close(stop)
-	<-killerDone
+	stop()
 	done, timedOut := 0, 0
 	for i, o := range outcomes {
 		a := r.dir.accounts[fmt.Sprintf("g%d", i)]

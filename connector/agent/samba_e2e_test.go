@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/latchkey/latchkey/connector/directory/dirtest"
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/connector/protocol"
-	"github.com/latchkey/latchkey/internal/chaosnet"
 )
 
 // These tests run the tunnel (dispatcher → hub → real WebSocket through a kill
@@ -59,7 +57,7 @@ func TestSambaChaosEveryChangeOnce_R57_R58(t *testing.T) {
 		us = append(us, u)
 		guids[u.Login] = lookupGUID(t, r, u.Login)
 	}
-	stop := chaos(r.proxy)
+	stop := r.proxy.Chaos(20*time.Millisecond, 140*time.Millisecond)
 	applied, retried := env.Chains(t, us, perUser, func(u dirtest.User, oldPW, newPW string) (dirtest.Verdict, string) {
 		return verdict(r.disp.Execute(context.Background(), tenantA, hub.Request{Op: protocol.OpChange, Target: guids[u.Login],
 			OldPassword: []byte(oldPW), Password: []byte(newPW)}))
@@ -72,23 +70,6 @@ func TestSambaChaosEveryChangeOnce_R57_R58(t *testing.T) {
 	if r.proxy.Kills() < 5 {
 		t.Fatalf("only %d kills: the chaos did not happen", r.proxy.Kills())
 	}
-}
-
-// chaos cuts every connection through p at random moments until stop is called.
-func chaos(p *chaosnet.Proxy) (stop func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-quit:
-				return
-			case <-time.After(time.Duration(20+rand.IntN(120)) * time.Millisecond):
-				p.Kill()
-			}
-		}
-	}()
-	return func() { close(quit); <-done }
 }
 
 // verdict maps the Dispatcher's outcome of a change for dirtest.Chains.

@@ -6,10 +6,12 @@ package chaosnet
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections from Addr to a target.
@@ -80,4 +82,22 @@ func (p *Proxy) Kills() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.kills
+}
+
+// Chaos kills every connection through the proxy at random intervals between
+// lo and hi until stop is called.
+func (p *Proxy) Chaos(lo, hi time.Duration) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(lo + rand.N(hi-lo)):
+				p.Kill()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
