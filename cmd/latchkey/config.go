@@ -68,6 +68,9 @@ type serverConfig struct {
 	// commandKey signs connector commands; loaded by loadCommandKey before
 	// newServer.
 	commandKey ed25519.PrivateKey
+	// relayURL is the PostgreSQL URL (application role) when the store is
+	// PostgreSQL: nodes then relay commands to the node holding a connector.
+	relayURL string
 }
 
 // serverDefaults are the flag defaults, which differ between serve and demo.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchkey/latchkey/connector/enroll"
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/relay"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
@@ -33,12 +34,14 @@ type connectorConfig struct {
 	PublicURL      string        // ws(s):// base handed to connectors at enrollment
 	CommandKeyFile string        // PEM PKCS#8 Ed25519 key that signs commands
 	Recheck        time.Duration // how often live sessions' records are re-read
+	NodeID         string        // this node's name among several on one PostgreSQL (random when empty)
 }
 
 func (c *connectorConfig) register(fs *pflag.FlagSet, addr string) {
 	fs.StringVar(&c.Addr, "connector-addr", addr, "address the connector hub (WebSocket) listens on")
 	fs.StringVar(&c.PublicURL, "connector-public-url", "", "ws:// or wss:// base URL connectors dial (the hub path is appended); derived from --connector-addr when links are http")
 	fs.StringVar(&c.CommandKeyFile, "command-key-file", "", "PEM (PKCS#8) Ed25519 key that signs connector commands; required with PostgreSQL, generated under --data-dir with SQLite")
+	fs.StringVar(&c.NodeID, "node-id", "", "this node's name among several control-plane nodes on one PostgreSQL (lower-case letters, digits, - and _; a random one per start when empty)")
 	fs.DurationVar(&c.Recheck, "connector-recheck", 5*time.Second, "how often the hub re-reads its live connectors' records (a revoked connector is cut off within this)")
 }
 
@@ -52,6 +55,9 @@ func (c *connectorConfig) validate(publicScheme string, bad func(flag, format st
 		}
 	} else if publicScheme == "https" {
 		bad("connector-public-url", "required when links are https (e.g. wss://connect.latchkey.example.com)")
+	}
+	if c.NodeID != "" && !relay.ValidNodeID(c.NodeID) {
+		bad("node-id", "%q: use 1 to 48 lower-case letters, digits, - or _", c.NodeID)
 	}
 	if c.Recheck < 100*time.Millisecond || c.Recheck > 5*time.Minute {
 		bad("connector-recheck", "%s is outside 100ms..5m", c.Recheck)

@@ -82,6 +82,7 @@ func startNode(t *testing.T, sc storageConfig, adjust func(*serverConfig)) (*ser
 	if err := srv.validate(); err != nil {
 		t.Fatal(err)
 	}
+	srv.relayURL = sc.DatabaseURL // as serve does
 	if srv.commandKey == nil {
 		_, srv.commandKey, _ = ed25519.GenerateKey(nil)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/connector/enroll"
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/connector/protocol"
+	"github.com/latchkey/latchkey/connector/relay"
 	"github.com/latchkey/latchkey/portal"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
@@ -44,6 +46,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			srv.commandKey = key
+			srv.relayURL = sc.DatabaseURL
 			st, err := openStore(cmd.Context(), sc, log)
 			if err != nil {
 				return err
@@ -83,6 +86,41 @@ type server struct {
 	hubURL     string
 	dispatcher *hub.Dispatcher
 	enroll     *enroll.Service
+	// On PostgreSQL: the relay to other nodes and its own pool.
+	relay     *relay.Relay
+	relayPool *pgxpool.Pool
+}
+
+// openRelay connects the cross-node command relay (PostgreSQL only).
+func (s *server) openRelay(cfg serverConfig, log *slog.Logger) error {
+	pool, err := pgxpool.New(context.Background(), cfg.relayURL)
+	if err != nil {
+		return errors.New("command relay: the database URL does not parse") // the error may quote the password
+	}
+	node := cfg.Connector.NodeID
+	if node == "" {
+		node = relay.NewNodeID()
+	}
+	rel, err := relay.New(pool, node, relay.Options{Logger: log.With(slog.String("node_id", node))})
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("command relay: %w", err)
+	}
+	s.relay, s.relayPool = rel, pool
+	return nil
+}
+
+// closeRelay removes this node's presence and closes the relay's pool.
+func (s *server) closeRelay() error {
+	if s.relay == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.relay.Close(ctx)
+	s.relayPool.Close()
+	s.relay = nil
+	return err
 }
 
 func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, error) {
@@ -122,9 +160,29 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 	}
 	s.hubURL = base + protocol.ConnectPath
 	hubLog := log.With(slog.String("component", "connector-hub"))
-	s.hub = hub.New(hub.Options{Store: hubStore{st}, Logger: hubLog, Recheck: cfg.Connector.Recheck})
+	hubOpts := hub.Options{Store: hubStore{st}, Logger: hubLog, Recheck: cfg.Connector.Recheck}
+	if cfg.relayURL != "" {
+		// Several nodes share one PostgreSQL: presence of this node's
+		// connectors, and commands relayed to whichever node holds one.
+		if err := s.openRelay(cfg, hubLog); err != nil {
+			s.ln.Close()
+			s.hubLn.Close()
+			return nil, err
+		}
+		hubOpts.OnChange = s.relay.OnChange
+	}
+	s.hub = hub.New(hubOpts)
 	s.hubSrv = &http.Server{Handler: s.hub, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(hubLog.Handler(), slog.LevelWarn)}
 	s.dispatcher = &hub.Dispatcher{Hub: s.hub, Key: cfg.commandKey, Log: hubLog}
+	if s.relay != nil {
+		if err := s.relay.Start(context.Background(), s.hub); err != nil {
+			s.closeRelay()
+			s.ln.Close()
+			s.hubLn.Close()
+			return nil, fmt.Errorf("start the command relay: %w", err)
+		}
+		s.dispatcher.Remote = s.relay // never a nil *relay.Relay: see hub.Dispatcher.Remote
+	}
 	s.enroll = &enroll.Service{Store: st, HubURL: s.hubURL, CommandKey: cfg.commandKey.Public().(ed25519.PublicKey), Log: log}
 	s.links = tenants.LinkBuilder{PlatformDomain: cfg.PlatformDomain, Scheme: cfg.PublicScheme, Port: cfg.PublicPort}
 	if cfg.PublicPort == "0" {
@@ -171,6 +229,7 @@ func (s *server) closeListeners() {
 	s.ln.Close()
 	s.hubLn.Close()
 	_ = s.hub.Shutdown(context.Background()) // no sessions yet: stops its loop
+	_ = s.closeRelay()
 }
 
 // hubAddr is the connector hub's bound address.
@@ -221,6 +280,9 @@ func (s *server) run(ctx context.Context) error {
 	}()
 	shutdownErr := s.portal.ShutdownWithTimeout(s.cfg.ShutdownTimeout)
 	shutdownErr = errors.Join(shutdownErr, <-hubDone)
+	// After the portal and the hub: in-flight requests may wait on relayed
+	// commands, and a draining hub may still answer some.
+	shutdownErr = errors.Join(shutdownErr, s.closeRelay())
 	if s.opsLn != nil {
 		shutdownErr = errors.Join(shutdownErr, s.ops.ShutdownWithTimeout(time.Second))
 	}
