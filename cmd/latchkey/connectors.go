@@ -189,7 +189,7 @@ func (h hubStore) Connector(ctx context.Context, id string) (hub.ConnectorRecord
 		return hub.ConnectorRecord{}, err
 	}
 	return hub.ConnectorRecord{TenantID: string(c.TenantID), ID: c.ID, Name: c.Name,
-		SignKey: ed25519.PublicKey(c.SignKey), SealKey: c.SealKey, Revoked: c.Revoked()}, nil
+		SignKey: ed25519.PublicKey(c.SignKey), SealKey: c.SealKey, Revoked: c.Revoked(), Domains: c.Domains}, nil
 }
 
 func (h hubStore) Seen(ctx context.Context, rec hub.ConnectorRecord, at time.Time) error {

@@ -26,6 +26,10 @@ type Request struct {
 	OldPassword []byte
 	Unlock      bool
 	MustChange  bool
+	// Domain, when set, is the directory domain of the account (e.g.
+	// corp.example.com): only connectors enrolled for it may run the
+	// command. A tenant with several domains has connectors for each.
+	Domain string
 }
 
 // Status is the one definite answer a caller gets.
@@ -94,7 +98,7 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 	if log == nil {
 		log = slog.Default()
 	}
-	connector, s, remote := d.pick(ctx, tenantID)
+	connector, s, remote := d.pick(ctx, tenantID, req.Domain)
 	var rec ConnectorRecord
 	switch {
 	case s != nil:
@@ -176,7 +180,7 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 // holds; with none anywhere it waits up to ConnectWait for either (a blip is
 // not an outage), checking Remote every remotePoll. remote reports that the
 // connector is held elsewhere (s is then nil).
-func (d *Dispatcher) pick(ctx context.Context, tenantID string) (id string, s *session, remote bool) {
+func (d *Dispatcher) pick(ctx context.Context, tenantID, domain string) (id string, s *session, remote bool) {
 	wait := d.ConnectWait
 	if wait <= 0 {
 		wait = 3 * time.Second
@@ -191,16 +195,23 @@ func (d *Dispatcher) pick(ctx context.Context, tenantID string) (id string, s *s
 	}
 	for {
 		changed := d.Hub.waitChange()
-		if ids := d.Hub.Connected(tenantID); len(ids) > 0 {
-			id := ids[mrand.IntN(len(ids))]
-			if s := d.Hub.session(id); s != nil && !s.isClosed() {
-				return id, s, false
+		var local []*session
+		for _, id := range d.Hub.Connected(tenantID) {
+			if s := d.Hub.session(id); s != nil && !s.isClosed() && s.rec.Serves(domain) {
+				local = append(local, s)
 			}
+		}
+		if len(local) > 0 {
+			s := local[mrand.IntN(len(local))]
+			return s.rec.ID, s, false
 		}
 		if d.Remote != nil {
 			ids, err := d.Remote.Present(ctx, tenantID)
 			if err != nil && d.Log != nil {
 				d.Log.WarnContext(ctx, "look for connectors on other nodes", slog.String("error", err.Error()))
+			}
+			if domain != "" {
+				ids = d.serving(ctx, ids, domain)
 			}
 			if len(ids) > 0 {
 				return ids[mrand.IntN(len(ids))], nil, true
@@ -215,6 +226,17 @@ func (d *Dispatcher) pick(ctx context.Context, tenantID string) (id string, s *s
 			return "", nil, false
 		}
 	}
+}
+
+// serving keeps the connectors (held by other nodes) enrolled for domain.
+func (d *Dispatcher) serving(ctx context.Context, ids []string, domain string) []string {
+	var out []string
+	for _, id := range ids {
+		if rec, err := d.Hub.opt.Store.Connector(ctx, id); err == nil && !rec.Revoked && rec.Serves(domain) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (d *Dispatcher) finalOutcome(out Outcome, delivered bool) Outcome {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,23 @@ type ConnectorRecord struct {
 	SignKey  ed25519.PublicKey // verifies connection auth and results
 	SealKey  []byte            // HPKE public key passwords are sealed to
 	Revoked  bool
+	// Domains are the directory domains the connector was enrolled for; a
+	// Request naming a Domain goes only to connectors that serve it.
+	Domains []string
+}
+
+// Serves reports whether the connector serves domain (any connector when
+// domain is empty). Domains compare case-insensitively.
+func (r ConnectorRecord) Serves(domain string) bool {
+	if domain == "" {
+		return true
+	}
+	for _, d := range r.Domains {
+		if strings.EqualFold(strings.TrimSuffix(d, "."), strings.TrimSuffix(domain, ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrUnknownConnector is returned by a Store for an id it does not know.
