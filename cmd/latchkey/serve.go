@@ -176,9 +176,7 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 	s.dispatcher = &hub.Dispatcher{Hub: s.hub, Key: cfg.commandKey, Log: hubLog}
 	if s.relay != nil {
 		if err := s.relay.Start(context.Background(), s.hub); err != nil {
-			s.closeRelay()
-			s.ln.Close()
-			s.hubLn.Close()
+			s.closeListeners() // also stops the hub's loop and closes the relay
 			return nil, fmt.Errorf("start the command relay: %w", err)
 		}
 		s.dispatcher.Remote = s.relay // never a nil *relay.Relay: see hub.Dispatcher.Remote

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -147,32 +146,13 @@ func (d *Dispatcher) Execute(ctx context.Context, tenantID string, req Request) 
 	if remote {
 		return d.relay(wctx, log, out, rec, body, sc)
 	}
-	delivered := false
-	for {
-		if s == nil {
-			// Wait for the connector to come back (to this node).
-			select {
-			case <-d.Hub.waitChange():
-				s = d.Hub.session(connector)
-				continue
-			case <-wctx.Done():
-				return d.finalOutcome(out, delivered)
-			}
-		}
-		r, sent, err := s.send(wctx, body.ID, sc)
-		delivered = delivered || sent
-		if err == nil {
-			return mapResult(out, r.body)
-		}
-		if !errors.Is(err, ErrConnectionLost) {
-			return d.finalOutcome(out, delivered)
-		}
+	r, delivered, err := d.Hub.sendUntilAnswered(wctx, s, tenantID, connector, body.ID, sc, func() {
 		log.InfoContext(ctx, "connector connection lost during a command; will resend when it is back", slog.String("cmd_id", body.ID))
-		s = d.Hub.session(connector)
-		if s != nil && s.isClosed() {
-			s = nil
-		}
+	})
+	if err != nil {
+		return d.finalOutcome(out, delivered)
 	}
+	return mapResult(out, r.body)
 }
 
 // pick chooses one of the tenant's connectors, preferring one connected to

@@ -116,28 +116,50 @@ func (h *Hub) Deliver(ctx context.Context, tenantID, connectorID, cmdID string, 
 	if s.rec.TenantID != tenantID {
 		return res, false, fmt.Errorf("deliver: connector %s belongs to another tenant", connectorID)
 	}
+	r, sent, err := h.sendUntilAnswered(ctx, s, tenantID, connectorID, cmdID, sc, nil)
+	return r.raw, sent, err
+}
+
+// sendUntilAnswered sends sc on s and, whenever the connection drops, again on
+// the connector's next session on this node, until an answer comes or ctx
+// ends (the agent's journal runs a command once however often it arrives).
+// sent reports whether it was handed to a writer at least once. onLost, if
+// set, is called after each lost connection.
+func (h *Hub) sendUntilAnswered(ctx context.Context, s *session, tenantID, connectorID, cmdID string, sc protocol.SignedCommand, onLost func()) (verified, bool, error) {
+	sent := false
 	for {
 		if s == nil {
+			// Take the change channel before looking, so that a reconnect
+			// between the look and the wait is not missed.
+			changed := h.waitChange()
+			if s = h.liveSession(tenantID, connectorID); s != nil {
+				continue
+			}
 			select {
-			case <-h.waitChange():
-				if s = h.session(connectorID); s != nil && (s.isClosed() || s.rec.TenantID != tenantID) {
-					s = nil
-				}
+			case <-changed:
 				continue
 			case <-ctx.Done():
-				return res, sent, ctx.Err()
+				return verified{}, sent, ctx.Err()
 			}
 		}
 		r, ok, err := s.send(ctx, cmdID, sc)
 		sent = sent || ok
-		if err == nil {
-			return r.raw, sent, nil
+		if err == nil || !errors.Is(err, ErrConnectionLost) {
+			return r, sent, err
 		}
-		if !errors.Is(err, ErrConnectionLost) {
-			return res, sent, err
+		if onLost != nil {
+			onLost()
 		}
-		if s = h.session(connectorID); s != nil && s.isClosed() {
-			s = nil
-		}
+		s = nil
 	}
+}
+
+// liveSession is the connector's open session on this node if it belongs to
+// tenantID, else nil.
+func (h *Hub) liveSession(tenantID, connectorID string) *session {
+	s := h.session(connectorID)
+	if s == nil || s.isClosed() || s.rec.TenantID != tenantID {
+		return nil
+	}
+	return s
 }

@@ -124,7 +124,16 @@ func (r *Relay) answer(ctx context.Context, c hub.RemoteCommand, st row) (protoc
 	if err := json.Unmarshal(st.result, &res); err != nil {
 		return res, fmt.Errorf("relay: decode result: %w", err)
 	}
+	// Add only while open, under the lock stop takes first: a handler still
+	// in Relay during shutdown must not Add while stop Waits (the sweep
+	// removes the row instead).
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return res, nil
+	}
 	r.cleanup.Add(1)
+	r.mu.Unlock()
 	go func() {
 		defer r.cleanup.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
