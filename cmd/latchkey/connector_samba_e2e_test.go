@@ -70,7 +70,8 @@ func TestConnectorProcessAgainstSambaUnderChaos_R57_R58(t *testing.T) {
 	identity := filepath.Join(work, "identity.json")
 
 	_, port, _ := strings.Cut(s.addr(), "127.0.0.1:")
-	enroll := exec.CommandContext(t.Context(), bin, "enroll", "--url", "http://corp.localhost:"+port, "--token", tok.Token, "--identity", identity)
+	enroll := exec.CommandContext(t.Context(), bin, "enroll", "--url", "http://corp.localhost:"+port, "--token-file", "-", "--identity", identity)
+	enroll.Stdin = strings.NewReader(tok.Token + "\n") // pasted, as the operator would
 	if out, err := enroll.CombinedOutput(); err != nil {
 		t.Fatalf("latchkey-connector enroll: %v\n%s", err, out)
 	}

@@ -228,8 +228,10 @@ func newConnectorTokenCmd() *cobra.Command {
 				}
 				base := strings.TrimSuffix(tenants.LinkBuilder{PlatformDomain: domain, Scheme: scheme, Port: port}.URL(&t, "/"), "/")
 				fmt.Fprintf(cmd.OutOrStdout(), "Join token for %s (one use, expires %s). It is shown only this once:\n\n  %s\n\n"+
-					"On the connector's host, run:\n\n  latchkey-connector enroll --url %s --token %s\n",
-					t.Slug, tok.ExpiresAt.UTC().Format(time.RFC3339), tok.Token, base, tok.Token)
+					"On the connector's host, run this and paste the token (then Enter):\n\n  latchkey-connector enroll --url %s --token-file -\n\n"+
+					"(or put it in a file only you can read and give --token-file <file>, or set LATCHKEY_JOIN_TOKEN;\n"+
+					"avoid --token, which every local user can see in the process list)\n",
+					t.Slug, tok.ExpiresAt.UTC().Format(time.RFC3339), tok.Token, base)
 				return nil
 			})
 		},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -30,16 +31,53 @@ import (
 const enrollTimeout = 30 * time.Second
 
 type enrollOptions struct {
-	URL, Token, Name, Identity, CAFile, Version string
-	Domains                                     []string
-	Force                                       bool
+	URL, Token, TokenFile, Name, Identity, CAFile, Version string
+	Domains                                                []string
+	Force                                                  bool
+	Stdin                                                  io.Reader // for --token-file -
+}
+
+// tokenEnv is the environment variable enroll reads the join token from when
+// neither --token-file nor --token is given.
+const tokenEnv = "LATCHKEY_JOIN_TOKEN"
+
+// joinToken reads the token from --token-file (a path, or - for standard
+// input), --token, or $LATCHKEY_JOIN_TOKEN. --token works but puts the token
+// where every local user can read it (the process list, shell history).
+func (o enrollOptions) joinToken() (string, error) {
+	var tok string
+	switch {
+	case o.TokenFile != "" && o.Token != "":
+		return "", errors.New("give the join token once: --token-file or --token, not both")
+	case o.TokenFile == "-":
+		line, err := bufio.NewReader(io.LimitReader(o.Stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read the join token from standard input: %w", err)
+		}
+		tok = line
+	case o.TokenFile != "":
+		b, err := os.ReadFile(o.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		tok = string(b)
+	case o.Token != "":
+		tok = o.Token
+	default:
+		tok = os.Getenv(tokenEnv)
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return "", fmt.Errorf("no join token: paste it on standard input with --token-file -, or set $%s (copy it from the admin console)", tokenEnv)
+	}
+	return tok, nil
 }
 
 func newEnrollCmd(version string) *cobra.Command {
 	_, identity, _ := defaultPaths()
 	o := enrollOptions{Version: version}
 	cmd := &cobra.Command{
-		Use:   "enroll --url <tenant URL> --token <join token>",
+		Use:   "enroll --url <tenant URL> --token-file -   (then paste the join token)",
 		Short: "Enroll this host as a connector of a tenant, with a one-time join token",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,19 +88,20 @@ func newEnrollCmd(version string) *cobra.Command {
 				}
 				o.Name = h
 			}
+			o.Stdin = cmd.InOrStdin()
 			return enroll(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.URL, "url", "", "the tenant's URL, e.g. https://passwords.acme.com (required)")
-	f.StringVar(&o.Token, "token", "", "the one-time join token from the admin console (required)")
+	f.StringVar(&o.TokenFile, "token-file", "", "read the one-time join token from this file, or from standard input with -")
+	f.StringVar(&o.Token, "token", "", "the join token itself (avoid: other local users can see it in the process list; default $"+tokenEnv+")")
 	f.StringVar(&o.Name, "name", "", "the name shown in the admin console (default: this host's name)")
 	f.StringVar(&o.Identity, "identity", identity, "where to save the identity (private keys)")
 	f.StringSliceVar(&o.Domains, "domain", nil, "directory domain this connector serves (repeatable), e.g. acme.local")
 	f.StringVar(&o.CAFile, "ca-file", "", "PEM CA certificate(s) to trust for the control plane (a private CA)")
 	f.BoolVar(&o.Force, "force", false, "replace an existing identity (the old connector should be revoked)")
 	cmd.MarkFlagRequired("url")
-	cmd.MarkFlagRequired("token")
 	return cmd
 }
 
@@ -154,8 +193,9 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(o.Token) == "" {
-		return errors.New("--token is empty: copy the join token from the admin console")
+	token, err := o.joinToken()
+	if err != nil {
+		return err
 	}
 	if o.Identity == "" {
 		return errors.New("--identity is empty")
@@ -174,7 +214,7 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	req := protocol.EnrollRequest{Token: strings.TrimSpace(o.Token), Name: strings.TrimSpace(o.Name),
+	req := protocol.EnrollRequest{Token: token, Name: strings.TrimSpace(o.Name),
 		SignKey: sign.Public().(ed25519.PublicKey), SealKey: sealPub, AgentVersion: o.Version, Domains: o.Domains}
 	if err := req.Validate(); err != nil {
 		return fmt.Errorf("enrollment request: %w", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -244,5 +245,46 @@ func TestEnrollReachesDotLocalhostDemoHosts(t *testing.T) {
 	}
 	if !strings.HasPrefix(gotHost, "acme.localhost:") {
 		t.Fatalf("the control plane saw Host %q, want acme.localhost:<port>", gotHost)
+	}
+}
+
+// TestEnrollReadsTheTokenFromStdinFileOrEnvironment: the join token is the
+// whole credential, so it can come from standard input, a file or
+// $LATCHKEY_JOIN_TOKEN instead of the command line (where every local user
+// sees it); giving it twice or not at all is a clear error.
+func TestEnrollReadsTheTokenFromStdinFileOrEnvironment(t *testing.T) {
+	for _, how := range []string{"stdin", "file", "env"} {
+		t.Run(how, func(t *testing.T) {
+			s, srv := newEnrollServer(t, false)
+			dir := t.TempDir()
+			idPath := filepath.Join(dir, "identity.json")
+			args := []string{"enroll", "--url", srv.URL, "--identity", idPath}
+			var stdin io.Reader = strings.NewReader("")
+			switch how {
+			case "stdin":
+				args = append(args, "--token-file", "-")
+				stdin = strings.NewReader(s.token + "\n")
+			case "file":
+				f := filepath.Join(dir, "token")
+				os.WriteFile(f, []byte(s.token+"\n"), 0o600)
+				args = append(args, "--token-file", f)
+			case "env":
+				t.Setenv("LATCHKEY_JOIN_TOKEN", s.token)
+			}
+			var out, errOut bytes.Buffer
+			if code := executeWithStdin(context.Background(), "test", args, stdin, &out, &errOut); code != 0 {
+				t.Fatalf("enroll with the token from %s: exit %d: %s", how, code, errOut.String())
+			}
+			if _, err := agent.LoadIdentity(idPath); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	_, srv := newEnrollServer(t, false)
+	if _, errOut, code := cli(t, "enroll", "--url", srv.URL, "--identity", filepath.Join(t.TempDir(), "id.json")); code == 0 || !strings.Contains(errOut, "no join token") {
+		t.Errorf("no token: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := cli(t, "enroll", "--url", srv.URL, "--token", "a", "--token-file", "-", "--identity", filepath.Join(t.TempDir(), "id.json")); code == 0 || !strings.Contains(errOut, "not both") {
+		t.Errorf("two tokens: exit %d, %q", code, errOut)
 	}
 }

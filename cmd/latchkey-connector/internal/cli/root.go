@@ -31,8 +31,17 @@ func Main(version string, args []string, stdout, stderr io.Writer) int {
 }
 
 func execute(ctx context.Context, version string, args []string, stdout, stderr io.Writer) int {
+	return executeWithStdin(ctx, version, args, nil, stdout, stderr)
+}
+
+// executeWithStdin is execute with standard input from stdin (nil: the
+// process's own).
+func executeWithStdin(ctx context.Context, version string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := NewRoot(version, stdout, stderr)
 	root.SetArgs(args)
+	if stdin != nil {
+		root.SetIn(stdin)
+	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(stderr, "latchkey-connector:", err)
