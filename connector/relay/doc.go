@@ -34,7 +34,7 @@
 //
 // One dedicated connection LISTENs on 'latchkey_node_<me>' (reconnecting with
 // backoff). On a wake-up, and every Poll, the node finds the tenants with
-// pending rows addressed to it (policy relay_inbox, read-only) and claims, per
+// pending rows addressed to it (latchkey_relay_inbox: tenant ids only) and claims, per
 // tenant with app.tenant_id set, the pending unexpired rows of connectors it
 // holds: UPDATE … SET state = 'claimed' WHERE state = 'pending' AND
 // expires_at > now() RETURNING …. One statement decides, so two nodes can

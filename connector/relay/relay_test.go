@@ -493,27 +493,38 @@ func TestTenantIsolation_R41(t *testing.T) {
 	if n, err := c.b.relay.Claim(t.Context(), string(y.ID), []string{c.connector, connY}); err != nil || n != 0 {
 		t.Fatalf("claim as Y took %d (%v)", n, err)
 	}
-	// The inbox policy reveals pending rows addressed to the named node only,
-	// and only for reading.
+	// Without a tenant the application role sees no command row at all, whatever
+	// relay setting it names; latchkey_relay_inbox tells a node only which
+	// tenants have work for it, and nothing can be claimed through it.
 	err = asTenant("", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(t.Context(), "SELECT set_config('app.relay_node', 'a', true)"); err != nil {
+		for _, node := range []string{"a", "b"} {
+			if _, err := tx.Exec(t.Context(), "SELECT set_config('app.relay_node', $1, true)", node); err != nil {
+				return err
+			}
+			if n := count(tx, "SELECT count(*) FROM connector_commands"); n != 0 {
+				t.Errorf("with app.relay_node=%s and no tenant the app role reads %d command rows", node, n)
+			}
+		}
+		if n := count(tx, "SELECT count(*) FROM latchkey_relay_inbox('a')"); n != 0 {
+			t.Errorf("node a's inbox lists %d tenants for a command addressed to b", n)
+		}
+		var got []string
+		rows, err := tx.Query(t.Context(), "SELECT t::text FROM latchkey_relay_inbox('b') AS t")
+		if err != nil {
 			return err
 		}
-		if n := count(tx, "SELECT count(*) FROM connector_commands"); n != 0 {
-			t.Errorf("node a's inbox shows %d rows addressed to b", n)
-		}
-		if _, err := tx.Exec(t.Context(), "SELECT set_config('app.relay_node', 'b', true)"); err != nil {
+		if got, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
-		if n := count(tx, "SELECT count(*) FROM connector_commands"); n != 1 {
-			t.Errorf("node b's inbox shows %d rows, want 1", n)
+		if len(got) != 1 || got[0] != x {
+			t.Errorf("node b's inbox lists %v, want only tenant %s", got, x)
 		}
 		tag, err := tx.Exec(t.Context(), "UPDATE connector_commands SET state = 'claimed', claimed_at = now()")
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() != 0 {
-			t.Errorf("the inbox policy let a claim through (%d rows)", tag.RowsAffected())
+			t.Errorf("an update without a tenant claimed %d rows", tag.RowsAffected())
 		}
 		return nil
 	})

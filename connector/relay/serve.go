@@ -159,24 +159,18 @@ func (r *Relay) claimRound(ctx context.Context, tenants map[string]bool) error {
 }
 
 // inbox returns the tenants with pending, unexpired commands addressed to
-// this node (policy relay_inbox).
+// this node. latchkey_relay_inbox (migration 0003) answers only tenant ids:
+// the application role cannot read other tenants' rows.
 func (r *Relay) inbox(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.relay_node', $1, true)", r.node); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT tenant_id::text FROM connector_commands
-			WHERE state = 'pending' AND target_node = $1 AND expires_at > now()`, r.node)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		for _, id := range ids {
-			out[id] = true
-		}
-		return err
-	})
+	rows, err := r.pool.Query(ctx, `SELECT t::text FROM latchkey_relay_inbox($1) AS t`, r.node)
+	if err != nil {
+		return out, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, id := range ids {
+		out[id] = true
+	}
 	return out, err
 }
 

@@ -77,11 +77,19 @@ CREATE POLICY tenant_isolation ON connector_commands FOR ALL
     WITH CHECK (tenant_id = latchkey_current_tenant());
 
 -- A node finds which tenants have pending work for it before it knows the
--- tenant: the policy reveals, for reading only, the pending rows addressed to
--- the node the transaction names in app.relay_node. Claiming them then happens
--- per tenant under tenant_isolation.
-CREATE POLICY relay_inbox ON connector_commands FOR SELECT
-    USING (state = 'pending' AND target_node = current_setting('app.relay_node', true));
+-- tenant. The application role gets only the tenant ids, through
+-- latchkey_relay_inbox(node), which runs as the schema owner (SECURITY
+-- DEFINER); the policy that lets it read pending rows is the owner's alone, so
+-- no application transaction can read another tenant's command rows. Claiming
+-- them then happens per tenant under tenant_isolation.
+CREATE POLICY relay_inbox ON connector_commands FOR SELECT TO CURRENT_USER
+    USING (state = 'pending');
+CREATE FUNCTION latchkey_relay_inbox(node text) RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT DISTINCT c.tenant_id FROM public.connector_commands c
+          WHERE c.state = 'pending' AND c.target_node = node AND c.expires_at > now() $$;
+REVOKE ALL ON FUNCTION latchkey_relay_inbox(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION latchkey_relay_inbox(text) TO latchkey_app;
 
 -- The periodic sweep: with app.relay_sweep = 'on' a transaction may delete
 -- (not read, not change) rows that are past use: commands expired over a
@@ -97,5 +105,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON connector_presence, connector_commands T
 
 ---- create above / drop below ----
 
+DROP FUNCTION IF EXISTS latchkey_relay_inbox(text);
 DROP TABLE IF EXISTS connector_commands;
 DROP TABLE IF EXISTS connector_presence;
