@@ -67,6 +67,23 @@ func newFixture(t *testing.T, opts ...postgres.Option) fixture {
 		} else {
 			f.connB = c
 		}
+		// The relay's rows: the connector is held by node-<slug> and has one
+		// pending command (id: 32 times the slug's first letter).
+		conn := connect(t, appURL)
+		if err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(t.Context(), "SELECT set_config('app.tenant_id', $1, true)", string(ten.ID)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(t.Context(), `INSERT INTO connector_presence (tenant_id, connector_id, node_id, lease_until)
+				VALUES ($1, $2, $3, now() + interval '1 hour')`, ten.ID, c.ID, "node-"+slug); err != nil {
+				return err
+			}
+			_, err := tx.Exec(t.Context(), `INSERT INTO connector_commands (tenant_id, id, connector_id, origin_node, target_node, command, expires_at)
+				VALUES ($1, $2, $3, 'node-origin', $4, '\x00', now() + interval '1 hour')`, ten.ID, strings.Repeat(slug[:1], 32), c.ID, "node-"+slug)
+			return err
+		}); err != nil {
+			t.Fatalf("relay rows for %s: %v", slug, err)
+		}
 		return getTenantOrFail(t, ts), second
 	}
 	f.a, f.hostA2 = mk("alpha")
@@ -388,7 +405,12 @@ func TestLookupPolicies(t *testing.T) {
 			"tenants": {"alpha"}, "tenant_hosts": {"alpha.platform.example", f.hostA2},
 			"organisations": {"staff"}, "users": {"user-alpha"}, "audit_events": {"test"},
 			"connectors": {"dc-alpha"}, "join_tokens": {"by-alpha"},
+			"connector_presence": {"node-alpha"}, "connector_commands": {strings.Repeat("a", 32)},
 		}},
+		// The relay's settings open nothing to the application role: the inbox
+		// is a function returning tenant ids, the sweep may only delete.
+		{"relay node naming bravo's node", []string{"app.relay_node", "node-bravo"}, none},
+		{"relay sweep", []string{"app.relay_sweep", "on"}, none},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
