@@ -160,16 +160,9 @@ func enrollURL(raw string) (*url.URL, error) {
 func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := caPool(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate found", caFile)
+			return nil, err
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -179,6 +172,22 @@ func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	tr.DialContext = dialLocalhostAsLoopback(tr.DialContext)
 	return &http.Client{Timeout: timeout, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
+}
+
+// caPool is the system roots plus the PEM certificates in caFile (--ca-file).
+func caPool(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate found", caFile)
+	}
+	return pool, nil
 }
 
 // Fingerprint is how a command key is shown to be compared: the lowercase hex
@@ -293,18 +302,24 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 // Administrators).
 func savePrivate(path string, id agent.Identity) error {
 	dir := filepath.Dir(path)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		if err := protectPrivate(dir, true); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	// Before writing, also when the directory exists already: on Windows a
+	// file inherits its directory's ACL (%ProgramData% lets Users read), so
+	// the key must never be written under an unprotected one. (No-op on Unix,
+	// where the file's 0600 is what counts.)
+	if err := protectPrivate(dir, true); err != nil {
+		return err
 	}
 	if err := agent.SavePrivate(path, id); err != nil {
 		return err
 	}
-	return protectPrivate(path, false)
+	if err := protectPrivate(path, false); err != nil {
+		os.Remove(path) // never leave private keys behind with the wrong access
+		return err
+	}
+	return nil
 }
 
 // networkError explains a failure to talk to the control plane.
