@@ -16,6 +16,7 @@ require (
 	github.com/valyala/fasthttp v1.73.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/text v0.43.0
+	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.60.1
 )
 

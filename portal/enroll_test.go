@@ -309,3 +309,41 @@ func TestEnrollOnAnUnknownHostIs404(t *testing.T) {
 		t.Errorf("acme has %d audit events, want only the token's", len(events))
 	}
 }
+
+// TestEnrollAttemptsAreRateLimited (R3, R42): well-formed attempts with wrong
+// tokens are limited per tenant and address; the refused ones reach neither
+// the token check nor the audit log, and another tenant is not affected.
+func TestEnrollAttemptsAreRateLimited(t *testing.T) {
+	e := newEnrollEnv(t)
+	body := enrollBody(t, "lkj_not-a-real-token-000000000000000000000000")
+	var codes []int
+	for range 12 {
+		code, _ := e.post(t, "acme.latchkey.test", body)
+		codes = append(codes, code)
+	}
+	for i, code := range codes {
+		want := http.StatusUnauthorized
+		if i >= 10 {
+			want = http.StatusTooManyRequests
+		}
+		if code != want {
+			t.Fatalf("attempt %d: %d, want %d (all: %v)", i+1, code, want, codes)
+		}
+	}
+	events, err := e.st.Tenant(e.acme.ID).ListAudit(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, ev := range events {
+		if ev.Action == "connector.enroll" && ev.Outcome == "failure" {
+			failed++
+		}
+	}
+	if failed != 10 {
+		t.Fatalf("%d failed enrollments audited, want the 10 that were let through", failed)
+	}
+	if code, _ := e.post(t, "globex.latchkey.test", enrollBody(t, e.token(t, e.globex))); code != http.StatusCreated {
+		t.Fatalf("globex, unaffected by acme's flood: %d", code)
+	}
+}

@@ -7,6 +7,7 @@
 //	400 {"error":"bad_request","message":…}   malformed JSON or a failed Validate
 //	401 {"error":"invalid_token"}             unknown, used, expired or another tenant's token, alike
 //	413 {"error":"bad_request","message":…}   body over MaxBody
+//	429 {"error":"rate_limited","message":…}  too many attempts for the tenant from this address, or for the tenant
 //
 // The body (which holds the token) is never logged.
 package enrollapi
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,11 +43,13 @@ type errorBody struct {
 
 // Register mounts the endpoint on r, which must run behind middleware.Tenant.
 func Register(r fiber.Router, e Enroller, log *slog.Logger) {
-	r.Post(protocol.EnrollPath, Handler(e, log))
+	r.Post(protocol.EnrollPath, Handler(e, log, nil))
 }
 
-// Handler answers one enrollment request.
-func Handler(e Enroller, log *slog.Logger) fiber.Handler {
+// Handler answers enrollment requests; now is the clock of its rate limits
+// (nil: time.Now).
+func Handler(e Enroller, log *slog.Logger, now func() time.Time) fiber.Handler {
+	lim := newLimiter(now)
 	return func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		t := tenants.From(ctx)
@@ -67,6 +71,12 @@ func Handler(e Enroller, log *slog.Logger) fiber.Handler {
 		}
 		m.UserAgent = truncate(c.Get(fiber.HeaderUserAgent), 256)
 		m.RequestID = obs.RequestID(ctx)
+		// Well-formed requests only reach the token check (and the audit log)
+		// within the limits; malformed ones were answered above at no cost.
+		if !lim.allow(string(t.ID), m.IP) {
+			c.Set(fiber.HeaderRetryAfter, "60")
+			return c.Status(fiber.StatusTooManyRequests).JSON(errorBody{"rate_limited", "too many enrollment attempts; try again in a minute"})
+		}
 		resp, err := e.Enroll(ctx, t.ID, req, m)
 		switch {
 		case errors.Is(err, enroll.ErrInvalidToken):
