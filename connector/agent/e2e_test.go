@@ -14,30 +14,15 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/hub/hubtest"
 	"github.com/latchkey/latchkey/connector/protocol"
 	"github.com/latchkey/latchkey/internal/chaosnet"
 )
 
-// memStore is the hub's view of enrolled connectors.
-type memStore struct {
-	mu   sync.Mutex
-	recs map[string]hub.ConnectorRecord
-}
-
-func (m *memStore) Connector(_ context.Context, id string) (hub.ConnectorRecord, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.recs[id]
-	if !ok {
-		return r, hub.ErrUnknownConnector
-	}
-	return r, nil
-}
-
 type rig struct {
 	hub   *hub.Hub
 	disp  *hub.Dispatcher
-	store *memStore
+	store *hubtest.Store
 	dir   *fakeDir
 	agent *Agent
 	proxy *chaosnet.Proxy
@@ -65,7 +50,7 @@ func newRigWith(t testing.TB, rails Guardrails, dir Directory) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &memStore{recs: map[string]hub.ConnectorRecord{"conn-1": {TenantID: tenantA, ID: "conn-1", SignKey: sign.Public().(ed25519.PublicKey), SealKey: sealPub}}}
+	st := hubtest.NewStore(hub.ConnectorRecord{TenantID: tenantA, ID: "conn-1", SignKey: sign.Public().(ed25519.PublicKey), SealKey: sealPub})
 	h := hub.New(hub.Options{Store: st, Logger: log, Heartbeat: time.Second})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -167,11 +152,7 @@ func TestLocalRateLimit_R55(t *testing.T) {
 // R52: a revoked connector is refused and stops reconnecting.
 func TestRevokedConnectorStops_R52(t *testing.T) {
 	r := newRig(t, Guardrails{})
-	r.store.mu.Lock()
-	rec := r.store.recs["conn-1"]
-	rec.Revoked = true
-	r.store.recs["conn-1"] = rec
-	r.store.mu.Unlock()
+	r.store.Revoke("conn-1")
 	r.hub.Revoke("conn-1")
 	select {
 	case err := <-r.done:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/hub/hubtest"
 	"github.com/latchkey/latchkey/connector/protocol"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestCommandsGoToAConnectorOfTheAccountsDomain(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cmdPub, cmdPriv, _ := ed25519.GenerateKey(nil)
-	st := &memStore{recs: map[string]hub.ConnectorRecord{}}
+	st := hubtest.NewStore()
 	h := hub.New(hub.Options{Store: st, Logger: log, Heartbeat: time.Second})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -34,7 +35,7 @@ func TestCommandsGoToAConnectorOfTheAccountsDomain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.recs[id] = hub.ConnectorRecord{TenantID: tenantA, ID: id, SignKey: sign.Public().(ed25519.PublicKey), SealKey: sealPub, Domains: []string{domain}}
+		st.Put(hub.ConnectorRecord{TenantID: tenantA, ID: id, SignKey: sign.Public().(ed25519.PublicKey), SealKey: sealPub, Domains: []string{domain}})
 		dirs[id] = newFakeDir()
 		dirs[id].add("g1", "CN=A,OU=Staff,DC=x", "a", "x", false)
 		a, err := New(Options{Identity: Identity{HubURL: "ws" + strings.TrimPrefix(srv.URL, "http") + protocol.ConnectPath, TenantID: tenantA,

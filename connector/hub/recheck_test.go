@@ -9,47 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/hub/hubtest"
 	"github.com/latchkey/latchkey/connector/protocol"
 )
-
-// memStore is a hub.Store and hub.SeenStore over one map.
-type memStore struct {
-	mu   sync.Mutex
-	recs map[string]hub.ConnectorRecord
-	seen map[string]time.Time
-}
-
-func (m *memStore) Connector(_ context.Context, id string) (hub.ConnectorRecord, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.recs[id]
-	if !ok {
-		return r, hub.ErrUnknownConnector
-	}
-	return r, nil
-}
-
-func (m *memStore) Seen(_ context.Context, rec hub.ConnectorRecord, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.seen[rec.ID] = at
-	return nil
-}
-
-func (m *memStore) revoke(id string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.recs[id]
-	r.Revoked = true
-	m.recs[id] = r
-}
 
 // dial connects as connector id with key, the way the agent does.
 func dial(t *testing.T, srv *httptest.Server, id string, key ed25519.PrivateKey) (*websocket.Conn, *http.Response, error) {
@@ -69,9 +37,7 @@ func dial(t *testing.T, srv *httptest.Server, id string, key ed25519.PrivateKey)
 // permanent 403 (R52). It was recorded as seen at connect.
 func TestRecheckClosesRevokedSessionsWithinTheInterval(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	st := &memStore{recs: map[string]hub.ConnectorRecord{
-		"c1": {TenantID: "t1", ID: "c1", Name: "dc01", SignKey: pub, SealKey: []byte("k")},
-	}, seen: map[string]time.Time{}}
+	st := hubtest.NewStore(hub.ConnectorRecord{TenantID: "t1", ID: "c1", Name: "dc01", SignKey: pub, SealKey: []byte("k")})
 	h := hub.New(hub.Options{Store: st, Recheck: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -103,15 +69,12 @@ func TestRecheckClosesRevokedSessionsWithinTheInterval(t *testing.T) {
 	if !h.IsConnected("c1") {
 		t.Fatal("an unrevoked connector was disconnected by the recheck")
 	}
-	st.mu.Lock()
-	_, seen := st.seen["c1"]
-	st.mu.Unlock()
-	if !seen {
+	if st.LastSeen("c1").IsZero() {
 		t.Error("the connect was not recorded as seen")
 	}
 
 	revoked := time.Now()
-	st.revoke("c1")
+	st.Revoke("c1")
 	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 	for {
 		_, _, err = conn.ReadMessage()

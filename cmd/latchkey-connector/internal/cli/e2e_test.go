@@ -9,29 +9,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/hub/hubtest"
 	"github.com/latchkey/latchkey/connector/protocol"
 )
-
-// enrolledStore is the hub's view of the connectors the enroll server registered.
-type enrolledStore struct {
-	mu   sync.Mutex
-	recs map[string]hub.ConnectorRecord
-}
-
-func (s *enrolledStore) Connector(_ context.Context, id string) (hub.ConnectorRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.recs[id]
-	if !ok {
-		return r, hub.ErrUnknownConnector
-	}
-	return r, nil
-}
 
 // enroll against the contract, then run: the connector dials the real hub
 // with the keys it generated, and the hub's command reaches it (the
@@ -39,7 +23,7 @@ func (s *enrolledStore) Connector(_ context.Context, id string) (hub.ConnectorRe
 // what matters is that it is a definite, signed answer from this connector).
 func TestEnrollThenRunConnectsToTheHub(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := &enrolledStore{recs: map[string]hub.ConnectorRecord{}}
+	store := hubtest.NewStore()
 	h := hub.New(hub.Options{Store: store, Logger: log, Heartbeat: time.Second})
 	es, _ := newEnrollServer(t, false)
 	_, cmdPriv, _ := ed25519.GenerateKey(nil)
@@ -50,11 +34,9 @@ func TestEnrollThenRunConnectsToTheHub(t *testing.T) {
 		es.ServeHTTP(w, r)
 		es.mu.Lock()
 		defer es.mu.Unlock()
-		if len(es.got) == 1 && len(store.recs) == 0 {
-			store.mu.Lock()
-			store.recs["22222222-2222-4222-8222-222222222222"] = hub.ConnectorRecord{TenantID: "11111111-1111-4111-8111-111111111111",
-				ID: "22222222-2222-4222-8222-222222222222", SignKey: es.got[0].SignKey, SealKey: es.got[0].SealKey}
-			store.mu.Unlock()
+		if len(es.got) == 1 && store.Len() == 0 {
+			store.Put(hub.ConnectorRecord{TenantID: "11111111-1111-4111-8111-111111111111",
+				ID: "22222222-2222-4222-8222-222222222222", SignKey: es.got[0].SignKey, SealKey: es.got[0].SealKey})
 		}
 	}))
 	srv := httptest.NewServer(mux)
@@ -105,11 +87,7 @@ func TestEnrollThenRunConnectsToTheHub(t *testing.T) {
 	}
 
 	// Revoked: run stops with ExitRefused (systemd does not restart it).
-	store.mu.Lock()
-	rec := store.recs["22222222-2222-4222-8222-222222222222"]
-	rec.Revoked = true
-	store.recs[rec.ID] = rec
-	store.mu.Unlock()
+	store.Revoke("22222222-2222-4222-8222-222222222222")
 	_, errOut, code := cli(t, "run", "--config", cfg, "--identity", idPath, "--state-dir", filepath.Join(dir, "state"))
 	if code != ExitRefused || !strings.Contains(errOut, "permanently refused") || !strings.Contains(errOut, "enroll again") {
 		t.Fatalf("run of a revoked connector: exit %d, %s", code, errOut)
