@@ -90,11 +90,18 @@ func (d *adDirectory) byGUID(ctx context.Context, op, guid string, attrs []strin
 	if err != nil {
 		return nil, newError(op, NotFound, err)
 	}
-	return d.searchOne(ctx, op, "(&(objectClass=user)(objectGUID="+escapeBinary(raw[:])+"))", attrs)
+	e, err := d.searchOne(ctx, op, "(&(objectClass=user)(objectGUID="+escapeBinary(raw[:])+"))", attrs)
+	if err == nil {
+		d.dns.put(guid, e.DN)
+	}
+	return e, err
 }
 
 // dnOf returns the user's current DN.
 func (d *adDirectory) dnOf(ctx context.Context, op, guid string) (string, error) {
+	if dn, ok := d.dns.get(guid); ok {
+		return dn, nil
+	}
 	e, err := d.byGUID(ctx, op, guid, []string{"1.1"})
 	if err != nil {
 		return "", err

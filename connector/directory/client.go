@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
@@ -22,6 +23,46 @@ type client struct {
 
 	infoMu sync.Mutex
 	info   *ServerInfo
+
+	dns dnCache
+}
+
+// dnTTL is how long a GUID's DN is remembered after a read found it.
+const dnTTL = 2 * time.Second
+
+// dnCache remembers for a moment which DN a GUID had, so that the write right
+// after the agent's guardrail read (which checked the scope on that very DN)
+// does not search again, and goes to the DN that was checked. An account
+// moved in between makes the write fail (no such object), never land on
+// another entry (and within dnTTL the next read refreshes it).
+type dnCache struct {
+	mu sync.Mutex
+	m  map[string]dnAt
+}
+
+type dnAt struct {
+	dn string
+	at time.Time
+}
+
+func (c *dnCache) put(guid, dn string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[string]dnAt{} // small and short-lived: start over rather than evict
+	}
+	c.m[guid] = dnAt{dn, now}
+}
+
+func (c *dnCache) get(guid string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[guid]
+	if !ok || time.Since(e.at) > dnTTL {
+		return "", false
+	}
+	return e.dn, true
 }
 
 func newClient(cfg Config) (*client, error) {

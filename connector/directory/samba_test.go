@@ -698,3 +698,41 @@ func BenchmarkDirectoryUnlock(b *testing.B) {
 		}
 	}
 }
+
+// TestSambaWriteAfterAMoveNeverLandsElsewhere (R51): a write right after a
+// read goes to the DN that read found (the one the agent's guardrails
+// checked). If the account is moved in between, the write fails cleanly —
+// nothing is written to any entry — and a fresh read addresses it again.
+func TestSambaWriteAfterAMoveNeverLandsElsewhere_R51(t *testing.T) {
+	env := dirtest.Samba(t)
+	d := env.Open(t)
+	u, guid := sambaUser(t, env, d)
+	ctx := t.Context()
+	if _, err := d.Get(ctx, guid); err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Admin(t)
+	newRDN := "CN=" + u.Login + "-moved"
+	if err := admin.ModifyDN(ldap.NewModifyDNRequest(u.DN, newRDN, true, "")); err != nil {
+		t.Fatalf("rename %s: %v", u.DN, err)
+	}
+	movedDN := newRDN + "," + env.ScopeOU
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(movedDN, nil)) })
+	before := env.PasswordWrites(t, movedDN)
+	err := d.Reset(ctx, guid, dirtest.RandomPassword(), directory.ResetOptions{}) // within dnTTL of the read
+	if code, _ := directory.CodeOf(err); code != directory.NotFound {
+		t.Fatalf("reset right after a move: %v (code %v), want NotFound", err, code)
+	}
+	if env.PasswordWrites(t, movedDN) != before {
+		t.Fatal("a failed reset wrote the password")
+	}
+	if _, err := d.Get(ctx, guid); err != nil { // a fresh read finds the new DN
+		t.Fatal(err)
+	}
+	if err := d.Reset(ctx, guid, dirtest.RandomPassword(), directory.ResetOptions{}); err != nil {
+		t.Fatalf("reset after a fresh read: %v", err)
+	}
+	if env.PasswordWrites(t, movedDN) != before+1 {
+		t.Fatal("the reset after a fresh read did not write the moved account")
+	}
+}
