@@ -161,10 +161,14 @@ func (a *Agent) dial(ctx context.Context) (*websocket.Conn, error) {
 	h.Set(protocol.HeaderConnector, a.opt.Identity.ConnectorID)
 	h.Set(protocol.HeaderTime, ts)
 	h.Set(protocol.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	tlsConf := a.opt.TLS
+	if a.opt.Identity.HubCAPin != "" {
+		tlsConf = pinnedTLS(tlsConf, a.opt.Identity.HubCAPin)
+	}
 	d := websocket.Dialer{
 		Subprotocols:     []string{protocol.Subprotocol},
 		HandshakeTimeout: 15 * time.Second,
-		TLSClientConfig:  a.opt.TLS,
+		TLSClientConfig:  tlsConf,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
 	}

@@ -20,6 +20,10 @@ type Identity struct {
 	SignKey     ed25519.PrivateKey `json:"sign_key"`    // the connector's own key (results, connection auth)
 	SealKey     []byte             `json:"seal_key"`    // HPKE private key (passwords are sealed to it)
 	CommandKey  ed25519.PublicKey  `json:"command_key"` // the control plane's command key, pinned at enrollment
+	// HubCAPin is the hex SHA-256 of the SubjectPublicKeyInfo of the root CA
+	// the hub's certificate chained to at enrollment (wss:// hubs); the hub
+	// must keep chaining to it (see CAPin). Empty: not pinned (ws:// demo).
+	HubCAPin string `json:"hub_ca_pin,omitempty"`
 }
 
 // Validate checks the identity is complete.

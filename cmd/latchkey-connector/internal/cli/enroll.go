@@ -174,6 +174,35 @@ func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
 }
 
+// hubCAPin does a TLS handshake with the hub (trusting the system roots plus
+// caFile) and returns the pin of the root its verified chain ends in.
+func hubCAPin(ctx context.Context, hub *url.URL, caFile string) (string, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: hub.Hostname()}
+	if caFile != "" {
+		pool, err := caPool(caFile)
+		if err != nil {
+			return "", err
+		}
+		conf.RootCAs = pool
+	}
+	addr := hub.Host
+	if hub.Port() == "" {
+		addr = net.JoinHostPort(hub.Hostname(), "443")
+	}
+	d := tls.Dialer{Config: conf, NetDialer: &net.Dialer{Timeout: 15 * time.Second}}
+	dial := dialLocalhostAsLoopback(d.DialContext)
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	cs := c.(*tls.Conn).ConnectionState()
+	if len(cs.VerifiedChains) == 0 {
+		return "", errors.New("no verified certificate chain")
+	}
+	return agent.CAPin(cs.VerifiedChains[0]), nil
+}
+
 // caPool is the system roots plus the PEM certificates in caFile (--ca-file).
 func caPool(caFile string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(caFile)
@@ -285,6 +314,13 @@ func enroll(ctx context.Context, o enrollOptions, out io.Writer) error {
 		SignKey: sign, SealKey: sealPriv, CommandKey: ed25519.PublicKey(er.CommandKey)}
 	if err := id.Validate(); err != nil {
 		return fmt.Errorf("the control plane's answer is not usable: %w", err)
+	}
+	if hub.Scheme == "wss" {
+		// Pin the CA the hub's certificate chains to now (R53): from then on
+		// run accepts only a hub whose chain ends there.
+		if id.HubCAPin, err = hubCAPin(ctx, hub, o.CAFile); err != nil {
+			return fmt.Errorf("enrolled as connector %s, but its hub %s could not be reached to pin its CA (%v): revoke that connector in the admin console and enroll again with a new token", er.ConnectorID, hub.Host, err)
+		}
 	}
 	if err := savePrivate(o.Identity, id); err != nil {
 		return fmt.Errorf("enrolled as connector %s, but the identity could not be saved (%v): revoke that connector in the admin console and enroll again with a new token", er.ConnectorID, err)

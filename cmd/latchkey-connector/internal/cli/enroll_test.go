@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -209,6 +210,14 @@ func TestEnrollErrors(t *testing.T) {
 	ts.hubURL = "wss" + strings.TrimPrefix(tsrv.URL, "https") + protocol.ConnectPath
 	if _, errOut, code = cli(t, "enroll", "--url", tsrv.URL, "--token", ts.token, "--identity", idPath, "--ca-file", ca); code != 0 {
 		t.Fatalf("with --ca-file: %s", errOut)
+	}
+	// The hub's CA is pinned in the identity (R53).
+	id, err := agent.LoadIdentity(idPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := agent.CAPin([]*x509.Certificate{tsrv.Certificate()}); id.HubCAPin != want {
+		t.Fatalf("hub CA pin %q, want %q", id.HubCAPin, want)
 	}
 }
 

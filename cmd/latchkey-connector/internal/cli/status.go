@@ -69,6 +69,11 @@ func status(ctx context.Context, o statusOptions, out io.Writer) error {
 		row("Connector", "%s", id.ConnectorID)
 		row("Hub", "%s", id.HubURL)
 		row("Command key", "SHA-256 %s", Fingerprint(id.CommandKey))
+		if id.HubCAPin != "" {
+			row("Hub CA pin", "SHA-256 of the root's public key %s", id.HubCAPin)
+		} else {
+			row("Hub CA pin", "none (a ws:// demo hub, or enrolled before pinning existed)")
+		}
 		row("Identity", "%s", o.Identity)
 	}
 	cfg, err := agent.LoadLocalConfig(o.Config)
