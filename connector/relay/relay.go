@@ -210,12 +210,27 @@ func (r *Relay) theHub() *hub.Hub {
 
 // inTenant runs fn in a transaction scoped to tenant (R40: transaction-local).
 func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) error) error {
+	return r.tenantTx(ctx, tenant, false, fn)
+}
+
+// tenantTx runs fn in a transaction scoped to tenant; with async its commit
+// does not wait for the WAL flush (see inTenantAsync).
+func (r *Relay) tenantTx(ctx context.Context, tenant string, async bool, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant); err != nil {
+		if _, err := tx.Exec(ctx, setTenantSQL(async), tenant); err != nil {
 			return fmt.Errorf("set tenant: %w", err)
 		}
 		return fn(tx)
 	})
+}
+
+// setTenantSQL sets the transaction's tenant ($1), and with async lets its
+// commit return before the WAL flush.
+func setTenantSQL(async bool) string {
+	if async {
+		return "SELECT set_config('app.tenant_id', $1, true), set_config('synchronous_commit', 'off', true)"
+	}
+	return "SELECT set_config('app.tenant_id', $1, true)"
 }
 
 // pipelined runs one statement for tenant in a single round trip: the
@@ -226,11 +241,7 @@ func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) err
 // scan, when set, reads the statement's rows.
 func (r *Relay) pipelined(ctx context.Context, tenant string, async bool, scan func(pgx.Rows) error, sql string, args ...any) (int64, error) {
 	b := &pgx.Batch{}
-	if async {
-		b.Queue("SELECT set_config('app.tenant_id', $1, true), set_config('synchronous_commit', 'off', true)", tenant)
-	} else {
-		b.Queue("SELECT set_config('app.tenant_id', $1, true)", tenant)
-	}
+	b.Queue(setTenantSQL(async), tenant)
 	b.Queue(sql, args...)
 	br := r.pool.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -260,12 +271,7 @@ func (r *Relay) pipelined(ctx context.Context, tenant string, async bool, scan f
 // including it) and the serving node's result (the origin either read it
 // already or the row stays claimed: Unknown).
 func (r *Relay) inTenantAsync(ctx context.Context, tenant string, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true), set_config('synchronous_commit', 'off', true)", tenant); err != nil {
-			return fmt.Errorf("set tenant: %w", err)
-		}
-		return fn(tx)
-	})
+	return r.tenantTx(ctx, tenant, true, fn)
 }
 
 // channel is the wake-up channel of a node.
