@@ -166,15 +166,8 @@ const maxContextLen = 200
 // number matching is off, a fresh number. It stores nothing.
 func (is *Issuer) Issue(req Request) (*Challenge, error) {
 	now := is.cfg.Now().UTC().Truncate(time.Second)
-	ctx := req.Context
-	if ctx.Action == "" {
-		ctx.Action = req.Purpose
-	}
-	if ctx.Time.IsZero() {
-		ctx.Time = now
-	}
-	ctx.Time = ctx.Time.UTC()
-	if err := validateRequest(req, ctx); err != nil {
+	ctx, err := checkRequest(req, now)
+	if err != nil {
 		return nil, err
 	}
 	cid, err := newCID(is.cfg.Rand)
@@ -199,6 +192,20 @@ func (is *Issuer) Issue(req Request) (*Challenge, error) {
 		ExpiresAt: now.Add(is.cfg.Lifetime),
 		State:     StatePending,
 	}, nil
+}
+
+// checkRequest validates req and returns its context with Action and Time
+// filled in.
+func checkRequest(req Request, now time.Time) (Context, error) {
+	ctx := req.Context
+	if ctx.Action == "" {
+		ctx.Action = req.Purpose
+	}
+	if ctx.Time.IsZero() {
+		ctx.Time = now
+	}
+	ctx.Time = ctx.Time.UTC()
+	return ctx, validateRequest(req, ctx)
 }
 
 func validateRequest(req Request, ctx Context) error {

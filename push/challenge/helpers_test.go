@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -115,4 +116,58 @@ func (f *fixture) answer(t testing.TB, c *Challenge, d Decision, number int) Sig
 		t.Fatal(err)
 	}
 	return a
+}
+
+// countingSender counts Send calls and keeps the messages.
+type countingSender struct {
+	mu    sync.Mutex
+	calls int
+	msgs  []Message
+	err   error
+}
+
+func (s *countingSender) Send(_ context.Context, m Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	s.msgs = append(s.msgs, m)
+	return s.err
+}
+
+func (s *countingSender) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// service is a Service over in-memory parts on f's clock.
+type service struct {
+	*Service
+	store   *MemStore
+	history *MemHistory
+	sender  *countingSender
+}
+
+func (f *fixture) service(t testing.TB) *service {
+	t.Helper()
+	store, hist, sender := NewMemStore(), NewMemHistory(), &countingSender{}
+	lim, err := NewLimiter(hist, Limits{}, f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewService(ServiceConfig{Issuer: f.issuer, Store: store, Limiter: lim, Sender: sender, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &service{Service: s, store: store, history: hist, sender: sender}
+}
+
+// push sends a challenge through s and fails the test on error.
+func (s *service) push(t testing.TB, f *fixture) *Challenge {
+	t.Helper()
+	c, err := s.Push(t.Context(), f.request(), f.dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
