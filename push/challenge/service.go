@@ -85,7 +85,9 @@ func (s *Service) Push(ctx context.Context, req Request, dev Device) (*Challenge
 
 // Respond applies a device's signed answer to the challenge cid of tenant.
 // dev is the device record the caller loaded for the key id the answer
-// names (see ParseResponse). It returns the challenge as it is afterwards.
+// names (see ParseResponse). It returns the challenge as it is afterwards,
+// or nil when the answer was refused without a transition, so that the
+// caller cannot hand an unauthenticated sender the challenge's state.
 //
 // Refused answers leave the challenge unchanged, except two: an approval
 // with a wrong or missing number ends it denied (ErrWrongNumber), and an
@@ -101,7 +103,7 @@ func (s *Service) Respond(ctx context.Context, tenant tenants.ID, cid string, de
 	now := s.cfg.Now()
 	v, verr := Verify(c, dev, a, now)
 	if v.To == "" {
-		return c, fmt.Errorf("respond: %w", verr)
+		return nil, fmt.Errorf("respond: %w", verr)
 	}
 	won, err := s.cfg.Store.Answer(ctx, tenant, cid, Transition{From: StatePending, To: v.To, Reason: v.Reason, At: now})
 	if err != nil {
