@@ -73,7 +73,7 @@ func newDemoCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "\n  connector hub                %s\n", s.hubURL)
 			for _, c := range conns {
-				fmt.Fprintf(out, "  %-30s %s\n", c.slug+" connector (in-process)", c.dir)
+				fmt.Fprintf(out, "  %-28s %s\n", c.slug+" connector", c.dir)
 			}
 			portFlag := ""
 			if s.links.Port != "" {

@@ -62,7 +62,7 @@ func (s *server) startDemoConnectors(ctx context.Context, dataDir, realConfig st
 			if dir, err = directory.New(dcfg); err != nil {
 				return nil, fmt.Errorf("%s: %w", realConfig, err)
 			}
-			rails, desc = lc.Guardrails(), "directory "+dcfg.URLs[0]
+			rails, desc = lc.Guardrails(), "in-process, directory "+dcfg.URLs[0]
 		} else {
 			d, err := demodir.New(demodir.Options{Tenant: slug})
 			if err != nil {
@@ -71,7 +71,7 @@ func (s *server) startDemoConnectors(ctx context.Context, dataDir, realConfig st
 			dir = d
 			rails = agent.Guardrails{OUs: []string{"OU=Staff," + demodir.BaseDN(slug)}, ProtectAdmins: true,
 				ProtectedGroups: []string{demodir.DomainAdmins(slug)}, WritesPerMinute: 60, WriteBurst: 20}
-			desc = "demo directory (in memory; users alice, bob, carol, password " + demodir.DefaultPassword + ")"
+			desc = "in-process, demo directory (in memory; users alice, bob, carol, password " + demodir.DefaultPassword + ")"
 		}
 		a, err := agent.New(agent.Options{Identity: id, Directory: agent.FromDirectory(dir), Guardrails: rails,
 			StateDir: filepath.Join(home, "state"), Domains: []string{slug + ".local"}, Version: version,
