@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -52,6 +53,9 @@ type Config struct {
 	// Endpoint replaces https://fcm.googleapis.com/v1 (tests: a local fake
 	// FCM server); it also turns authentication off.
 	Endpoint string
+	// HTTPClient, when set, carries the requests as is (its transport must
+	// authenticate, or Endpoint must be a test server).
+	HTTPClient *http.Client
 	// Sleep waits between quota retries (default: a timer honouring ctx).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -70,9 +74,14 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 		return nil, errors.New("fcm: a Firebase project id is required")
 	}
 	var opts []option.ClientOption
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+	}
 	switch {
+	case cfg.HTTPClient != nil:
+		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
 	case cfg.Endpoint != "":
-		opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
+		opts = append(opts, option.WithoutAuthentication())
 	case cfg.CredentialsFile != "":
 		opts = append(opts, option.WithCredentialsFile(cfg.CredentialsFile))
 	}

@@ -78,7 +78,7 @@ func newSender(t *testing.T, script ...answer) (*fcm.Sender, *fakeFCM, *[]time.D
 	return s, f, &slept
 }
 
-func message(t *testing.T) (challenge.Message, *challenge.Challenge) {
+func message(t testing.TB) (challenge.Message, *challenge.Challenge) {
 	t.Helper()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	is, err := challenge.NewIssuer(challenge.Config{Now: func() time.Time { return now }})
