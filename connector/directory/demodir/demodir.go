@@ -298,6 +298,28 @@ func (d *Dir) begin(ctx context.Context, op string) error {
 	return nil
 }
 
+// withAccount runs fn on the account with guid, with the directory locked:
+// the prelude every per-account operation shares (ctx and closed checks,
+// then the lookup).
+func withAccount[T any](ctx context.Context, d *Dir, op, guid string, fn func(*account) (T, error)) (T, error) {
+	var zero T
+	if err := d.begin(ctx, op); err != nil {
+		return zero, err
+	}
+	defer d.mu.Unlock()
+	a, err := d.account(op, guid)
+	if err != nil {
+		return zero, err
+	}
+	return fn(a)
+}
+
+// updateAccount is withAccount for an operation that only changes the account.
+func updateAccount(ctx context.Context, d *Dir, op, guid string, fn func(*account) error) error {
+	_, err := withAccount(ctx, d, op, guid, func(a *account) (struct{}, error) { return struct{}{}, fn(a) })
+	return err
+}
+
 func (d *Dir) account(op, guid string) (*account, error) {
 	g, err := uuid.Parse(guid)
 	if err != nil {
@@ -390,37 +412,25 @@ func (d *Dir) Lookup(ctx context.Context, login string) (directory.Entry, error)
 // Get reads the user with this GUID.
 func (d *Dir) Get(ctx context.Context, guid string) (directory.Entry, error) {
 	const op = "get user"
-	if err := d.begin(ctx, op); err != nil {
-		return directory.Entry{}, err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return directory.Entry{}, err
-	}
-	return cloneEntry(a.entry), nil
+	return withAccount(ctx, d, op, guid, func(a *account) (directory.Entry, error) {
+		return cloneEntry(a.entry), nil
+	})
 }
 
 // Status computes the account state as AD's constructed attributes would.
 func (d *Dir) Status(ctx context.Context, guid string) (directory.Status, error) {
 	const op = "read status"
-	if err := d.begin(ctx, op); err != nil {
-		return directory.Status{}, err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return directory.Status{}, err
-	}
-	now := d.now()
-	locked, ends := d.locked(a, now)
-	st := directory.Status{Locked: locked, LockoutEnds: ends, BadPwdCount: d.badCount(a, now), Disabled: a.disabled,
-		Expired: d.pwdExpired(a, now), MustChange: a.mustChange,
-		AccountExpired: !a.accountExpires.IsZero() && !now.Before(a.accountExpires)}
-	if !a.mustChange {
-		st.PasswordLastSet = a.pwdLastSet
-	}
-	return st, nil
+	return withAccount(ctx, d, op, guid, func(a *account) (directory.Status, error) {
+		now := d.now()
+		locked, ends := d.locked(a, now)
+		st := directory.Status{Locked: locked, LockoutEnds: ends, BadPwdCount: d.badCount(a, now), Disabled: a.disabled,
+			Expired: d.pwdExpired(a, now), MustChange: a.mustChange,
+			AccountExpired: !a.accountExpires.IsZero() && !now.Before(a.accountExpires)}
+		if !a.mustChange {
+			st.PasswordLastSet = a.pwdLastSet
+		}
+		return st, nil
+	})
 }
 
 // VerifyPassword is an AD simple bind as the user.
@@ -557,99 +567,70 @@ func (d *Dir) setPassword(a *account, pw string, now time.Time) {
 // advertises policy hints (unless Options.NoPolicyHints).
 func (d *Dir) Reset(ctx context.Context, guid, newPassword string, opts directory.ResetOptions) error {
 	const op = "reset password"
-	if err := d.begin(ctx, op); err != nil {
-		return err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return err
-	}
-	if err := d.checkPassword(op, a, newPassword, d.hints); err != nil {
-		return err
-	}
-	now := d.now()
-	d.setPassword(a, newPassword, now)
-	a.mustChange = opts.MustChange
-	if opts.Unlock {
-		a.lockoutTime, a.badPwdCount = time.Time{}, 0
-	}
-	return nil
+	return updateAccount(ctx, d, op, guid, func(a *account) error {
+		if err := d.checkPassword(op, a, newPassword, d.hints); err != nil {
+			return err
+		}
+		now := d.now()
+		d.setPassword(a, newPassword, now)
+		a.mustChange = opts.MustChange
+		if opts.Unlock {
+			a.lockoutTime, a.badPwdCount = time.Time{}, 0
+		}
+		return nil
+	})
 }
 
 // Change sets a new password given the current one.
 func (d *Dir) Change(ctx context.Context, guid, oldPassword, newPassword string) error {
 	const op = "change password"
-	if err := d.begin(ctx, op); err != nil {
-		return err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return err
-	}
-	now := d.now()
-	if locked, _ := d.locked(a, now); locked {
-		return bindErr(op, directory.Locked, "775")
-	}
-	if oldPassword == "" || !d.matches(a, oldPassword) {
-		d.badPassword(a, now)
-		return &directory.Error{Code: directory.WrongPassword, Op: op, LDAPCode: ldapConstraint, WinCode: winInvalidPassword,
-			PPolicy: directory.NoPPolicy, Err: errors.New("the current password is wrong (demo directory)")}
-	}
-	if d.policy.MinAge > 0 && !a.mustChange && now.Before(a.pwdLastSet.Add(d.policy.MinAge)) {
-		return ruleErr(op, directory.TooYoung, "changed too recently")
-	}
-	if err := d.checkPassword(op, a, newPassword, true); err != nil {
-		return err
-	}
-	d.setPassword(a, newPassword, now)
-	a.mustChange = false
-	a.badPwdCount = 0
-	return nil
+	return updateAccount(ctx, d, op, guid, func(a *account) error {
+		now := d.now()
+		if locked, _ := d.locked(a, now); locked {
+			return bindErr(op, directory.Locked, "775")
+		}
+		if oldPassword == "" || !d.matches(a, oldPassword) {
+			d.badPassword(a, now)
+			return &directory.Error{Code: directory.WrongPassword, Op: op, LDAPCode: ldapConstraint, WinCode: winInvalidPassword,
+				PPolicy: directory.NoPPolicy, Err: errors.New("the current password is wrong (demo directory)")}
+		}
+		if d.policy.MinAge > 0 && !a.mustChange && now.Before(a.pwdLastSet.Add(d.policy.MinAge)) {
+			return ruleErr(op, directory.TooYoung, "changed too recently")
+		}
+		if err := d.checkPassword(op, a, newPassword, true); err != nil {
+			return err
+		}
+		d.setPassword(a, newPassword, now)
+		a.mustChange = false
+		a.badPwdCount = 0
+		return nil
+	})
 }
 
 // Unlock clears the lockout and the bad-password count (lockoutTime=0).
 func (d *Dir) Unlock(ctx context.Context, guid string) error {
 	const op = "unlock account"
-	if err := d.begin(ctx, op); err != nil {
-		return err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return err
-	}
-	a.lockoutTime, a.badPwdCount = time.Time{}, 0
-	return nil
+	return updateAccount(ctx, d, op, guid, func(a *account) error {
+		a.lockoutTime, a.badPwdCount = time.Time{}, 0
+		return nil
+	})
 }
 
 // ForceChange requires a change at next logon (pwdLastSet=0).
 func (d *Dir) ForceChange(ctx context.Context, guid string) error {
 	const op = "force password change"
-	if err := d.begin(ctx, op); err != nil {
-		return err
-	}
-	defer d.mu.Unlock()
-	a, err := d.account(op, guid)
-	if err != nil {
-		return err
-	}
-	a.mustChange = true
-	return nil
+	return updateAccount(ctx, d, op, guid, func(a *account) error {
+		a.mustChange = true
+		return nil
+	})
 }
 
 // Policy returns the domain policy (the demo has no fine-grained policies).
 func (d *Dir) Policy(ctx context.Context, guid string) (directory.Policy, error) {
 	const op = "read password policy"
-	if err := d.begin(ctx, op); err != nil {
-		return directory.Policy{}, err
-	}
-	defer d.mu.Unlock()
-	if _, err := d.account(op, guid); err != nil {
-		return directory.Policy{}, err
-	}
-	return d.policy, nil
+	return withAccount(ctx, d, op, guid, func(*account) (directory.Policy, error) {
+		return d.policy, nil
+	})
 }
 
 // Info describes the demo "DC".
@@ -669,14 +650,9 @@ func (d *Dir) Info(ctx context.Context) (directory.ServerInfo, error) {
 // EffectiveRights reports full delegated rights on every user.
 func (d *Dir) EffectiveRights(ctx context.Context, guid string) (directory.Rights, error) {
 	const op = "read effective rights"
-	if err := d.begin(ctx, op); err != nil {
-		return directory.Rights{}, err
-	}
-	defer d.mu.Unlock()
-	if _, err := d.account(op, guid); err != nil {
-		return directory.Rights{}, err
-	}
-	return directory.Rights{Known: true, WriteLockoutTime: true, WritePwdLastSet: true, WriteUnicodePwd: true}, nil
+	return withAccount(ctx, d, op, guid, func(*account) (directory.Rights, error) {
+		return directory.Rights{Known: true, WriteLockoutTime: true, WritePwdLastSet: true, WriteUnicodePwd: true}, nil
+	})
 }
 
 // Ping succeeds until Close.
