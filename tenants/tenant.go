@@ -22,6 +22,9 @@ type Tenant struct {
 	DefaultLocale string
 	// Policy is the tenant-wide default policy; organisations override parts of it.
 	Policy Policy
+	// SelfService holds the self-service options beyond the factor policy
+	// (questions, CAPTCHA, lockout, SMS limits and provider, templates).
+	SelfService SelfServiceSettings
 	// DefaultOrganisationID is the organisation a user falls into when no
 	// organisation rule matches. Empty until the first organisation exists.
 	DefaultOrganisationID string

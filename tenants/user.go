@@ -20,6 +20,16 @@ type User struct {
 	PhoneVerified  bool
 	Locale         string
 	IsAdmin        bool // tenant admin: policy always requires two strong factors
+	// Enrollment is what the user set up for self-service (JSON).
+	Enrollment Enrollment
+	// FailedVerifications counts failed verifications (wrong codes, answers)
+	// since the last success; at the tenant's threshold self-service locks
+	// until SelfServiceLockedUntil (separate from the directory lockout).
+	FailedVerifications    int
+	SelfServiceLockedUntil time.Time
+	// FrozenAt is set when the user reported "this wasn't me": self-service
+	// stays frozen for the account until an admin lifts it (zero: not frozen).
+	FrozenAt time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }

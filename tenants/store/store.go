@@ -59,6 +59,11 @@ type Platform interface {
 	// connectors are returned too (RevokedAt set); ErrNotFound when no tenant
 	// has a connector with that id.
 	ConnectorByID(ctx context.Context, id string) (tenants.Connector, error)
+	// TenantsWithDueMessages returns the ids of the tenants that have outbox
+	// messages due at now (pending with NextAttemptAt <= now and no live
+	// lease), at most limit of them, for the notification workers. On
+	// PostgreSQL it is a SECURITY DEFINER function that returns ids only.
+	TenantsWithDueMessages(ctx context.Context, now time.Time, limit int) ([]tenants.ID, error)
 }
 
 // TenantStore holds one tenant's data. Every method sees only that tenant.
@@ -135,4 +140,67 @@ type TenantStore interface {
 	// TouchConnector sets the connector's LastSeenAt to at, unless it is
 	// later already (a hub heard from it).
 	TouchConnector(ctx context.Context, id string, at time.Time) error
+
+	// Self-service flows (portal/flow). CreateFlow stores f (ID, Action,
+	// ExpiresAt from the caller; Version becomes 1, timestamps set by the
+	// store); ErrAlreadyExists on a duplicate ID.
+	CreateFlow(ctx context.Context, f tenants.Flow) (tenants.Flow, error)
+	// GetFlow returns the flow with that ID, expired or not (the engine
+	// decides); ErrNotFound when there is none.
+	GetFlow(ctx context.Context, id string) (tenants.Flow, error)
+	// UpdateFlow saves f.UserID, f.State and f.ExpiresAt when the stored
+	// Version equals f.Version, in one conditional UPDATE, and returns the
+	// flow with Version+1; ErrConflict when the version differs (a
+	// concurrent or replayed step), ErrNotFound when the flow is gone.
+	UpdateFlow(ctx context.Context, f tenants.Flow) (tenants.Flow, error)
+	// DeleteFlow removes a flow (ErrNotFound when there is none).
+	DeleteFlow(ctx context.Context, id string) error
+	// PurgeFlows deletes the flows that expired before t and returns how many.
+	PurgeFlows(ctx context.Context, before time.Time) (int, error)
+
+	// Sessions (R36, R37). CreateSession stores s as given (CreatedAt and
+	// LastSeenAt default to now when zero); ErrAlreadyExists on a duplicate ID.
+	CreateSession(ctx context.Context, s tenants.Session) (tenants.Session, error)
+	// GetSession returns the session, revoked or expired ones included.
+	GetSession(ctx context.Context, id string) (tenants.Session, error)
+	// TouchSession sets LastSeenAt (and AuthAt when authAt is not zero).
+	TouchSession(ctx context.Context, id string, seen, authAt time.Time) error
+	// RevokeSession sets RevokedAt on one session (kept when already set).
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeUserSessions revokes every live session of the user except the
+	// one whose ID is except ("" for none) and returns how many it revoked.
+	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error)
+	// RevokeAllSessions revokes every live session of the tenant.
+	RevokeAllSessions(ctx context.Context, at time.Time) (int, error)
+
+	// Counters back the rate limits and budgets every node sees (R3, R24,
+	// R42). Hit adds n to the fixed-window counter key for the window that
+	// contains now (windows start at now.Truncate(window)) in one atomic
+	// upsert and returns the new count.
+	Hit(ctx context.Context, key string, window time.Duration, now time.Time, n int64) (int64, error)
+	// Count returns the counter's value in the window containing now (0
+	// when absent).
+	Count(ctx context.Context, key string, window time.Duration, now time.Time) (int64, error)
+	// PurgeCounters deletes counters whose window ended before t.
+	PurgeCounters(ctx context.Context, before time.Time) (int, error)
+
+	// Outbox (portal/notify). EnqueueMessage stores m as pending (ID set by
+	// the store when empty; NextAttemptAt defaults to CreatedAt = now).
+	EnqueueMessage(ctx context.Context, m tenants.OutboxMessage) (tenants.OutboxMessage, error)
+	// ClaimMessages leases up to limit due messages (pending, NextAttemptAt
+	// <= now, no live lease) until now+lease and returns them, oldest first.
+	// Concurrent claims never return the same message twice while its lease
+	// lives (PostgreSQL: FOR UPDATE SKIP LOCKED).
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]tenants.OutboxMessage, error)
+	// MarkMessageSent records a delivery: state sent, SentAt, Attempts+1,
+	// lease cleared.
+	MarkMessageSent(ctx context.Context, id string, at time.Time) error
+	// MarkMessageFailed records a failed attempt: Attempts+1, LastError, lease
+	// cleared, and either pending again at next or, when dead is true, dead.
+	MarkMessageFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error
+	// GetMessage returns one outbox message.
+	GetMessage(ctx context.Context, id string) (tenants.OutboxMessage, error)
+	// ListMessages returns up to limit of the tenant's messages, newest first
+	// (admin view, the demo mailbox).
+	ListMessages(ctx context.Context, limit int) ([]tenants.OutboxMessage, error)
 }
