@@ -29,6 +29,7 @@ var Actions = []Action{
 type identifyBody struct {
 	TitleKey, IntroKey, Path string
 	Username                 string // prefill; escaped by html/template
+	Error                    string // catalog key of an inline error
 }
 
 // identify renders the first step of an action: the username form. A

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/latchkey/latchkey/portal/branding"
+	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/portal/i18n"
 	"github.com/latchkey/latchkey/portal/view"
 	"github.com/latchkey/latchkey/tenants"
@@ -24,6 +25,17 @@ type Handlers struct {
 	// Links builds canonical URLs from the tenant's configured host, never
 	// from the request (security.md R9).
 	Links tenants.LinkBuilder
+	// Flow runs the self-service flows; nil: the action forms answer that
+	// self-service is not enabled yet.
+	Flow *flow.Engine
+	// TLS: browsers reach the portal over TLS (__Host- cookies, Secure).
+	TLS bool
+	// SignedIn starts the user's session when a sign-in flow finishes.
+	SignedIn func(c *fiber.Ctx, userID string) error
+	// DrawCaptcha draws CAPTCHA digits as a PNG (portal/captcha).
+	DrawCaptcha func(digits string) ([]byte, error)
+	// Settings serves /settings; nil: not mounted.
+	Settings fiber.Handler
 }
 
 // Register mounts the tenant pages on r. Every route needs the tenant in the
@@ -33,7 +45,14 @@ func (h *Handlers) Register(r fiber.Router) {
 	r.Get("/signin", h.signin)
 	for _, a := range Actions {
 		r.Get(a.Path, h.identify(a))
-		r.Post(a.Path, h.submit(a))
+		if h.Flow != nil {
+			r.Post(a.Path, h.start(a))
+		} else {
+			r.Post(a.Path, h.submit(a))
+		}
+	}
+	if h.Flow != nil {
+		h.registerFlow(r)
 	}
 	r.Get("/theme.css", h.theme)
 	r.Get("/branding/logo", h.logo)

@@ -75,8 +75,15 @@ func TestTemplateAssetsExist(t *testing.T) {
 // TestTemplatesHaveNoInlineCode: the CSP has no 'unsafe-inline', so an inline
 // style or script would be blocked in the browser.
 func TestTemplatesHaveNoInlineCode(t *testing.T) {
-	bad := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	bad := regexp.MustCompile(`(?i)<style|\sstyle=|\son[a-z]+=|javascript:`)
+	script := regexp.MustCompile(`(?i)<script[^>]*>`)
+	external := regexp.MustCompile(`^<script src="\{\{asset "[a-z0-9.-]+"\}\}" defer>$`)
 	for name, src := range templateFiles(t) {
+		for _, s := range script.FindAllString(src, -1) {
+			if !external.MatchString(s) {
+				t.Errorf("%s contains %q: only deferred scripts from our assets are allowed", name, s)
+			}
+		}
 		if m := bad.FindString(src); m != "" {
 			t.Errorf("%s contains %q", name, m)
 		}

@@ -1,0 +1,445 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/connector/protocol"
+	"github.com/latchkey/latchkey/tenants"
+)
+
+// View is what the page of a flow's current step shows.
+type View struct {
+	Step      Step
+	Action    tenants.Action
+	StepToken string // the hidden field every form of this page carries
+	// Options are the factors the user may pick now; Verified are done.
+	Options   []tenants.Factor
+	Verified  []tenants.Factor
+	Required  int
+	Remaining int
+	// Factor and CodeExpiresAt describe the pending code (StepCode).
+	Factor        tenants.Factor
+	CodeExpiresAt time.Time
+	CodeDead      bool
+	Questions     []string
+	// Error is the catalog key of an inline error and Field its form field;
+	// Rules the password rules a new password broke (tenants.Password… and
+	// directory refusals such as "in_history", "too_young").
+	Error, Field string
+	Rules        []string
+	// Result is how a finished flow ended (StepDone, StepFailed).
+	Result    string
+	Reference string
+	// Locked and LockoutEnds are the directory lockout (unlock).
+	Locked      bool
+	LockoutEnds time.Time
+	// DisplayName is shown only once verification passed.
+	DisplayName string
+	// UserID is set when a sign-in finished: the handler starts the session.
+	UserID string
+	// PasswordPolicy is the organisation's policy, DirectoryPolicy the
+	// directory's effective policy for the account (when it could be read).
+	PasswordPolicy  tenants.PasswordPolicy
+	DirectoryPolicy *protocol.PasswordPolicy
+	ExpiresAt       time.Time
+}
+
+// View returns the current page of the flow of token.
+func (e *Engine) View(ctx context.Context, t *tenants.Tenant, token string) (View, error) {
+	f, st, err := e.load(ctx, t, token)
+	if err != nil {
+		return View{}, err
+	}
+	return e.view(ctx, t, f, st), nil
+}
+
+func (e *Engine) saveView(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state) (View, error) {
+	nf, err := e.save(ctx, f, st)
+	if err != nil {
+		return View{}, err
+	}
+	return e.view(ctx, t, nf, st), nil
+}
+
+func (e *Engine) view(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state) View {
+	v := View{Step: st.Step, Action: f.Action, StepToken: e.stepToken(f), Verified: slices.Clone(st.Verified),
+		Required: st.Required, Remaining: st.remaining(), Questions: st.Questions, Error: st.Error, Field: st.Field,
+		Rules: st.Rules, Result: st.Result, Reference: st.Reference, Locked: st.Locked, LockoutEnds: st.LockoutEnds,
+		ExpiresAt: f.ExpiresAt, DirectoryPolicy: st.DirPolicy}
+	for _, fa := range st.Allowed {
+		if !st.verified(fa) {
+			v.Options = append(v.Options, fa)
+		}
+	}
+	if st.Code != nil {
+		v.Factor, v.CodeExpiresAt, v.CodeDead = st.Code.Factor, st.Code.ExpiresAt, st.Code.Dead
+	}
+	if st.satisfied() && !st.Decoy {
+		v.DisplayName = st.DisplayName
+	}
+	if st.Step == StepDone && st.Result == "signed_in" {
+		v.UserID = f.UserID
+	}
+	v.PasswordPolicy = e.passwordPolicy(ctx, t, st)
+	return v
+}
+
+// passwordPolicy is the effective password policy of the flow's organisation.
+func (e *Engine) passwordPolicy(ctx context.Context, t *tenants.Tenant, st *state) tenants.PasswordPolicy {
+	var org tenants.Organisation
+	if st.OrgID != "" {
+		org, _ = e.Store.Tenant(t.ID).GetOrganisation(ctx, st.OrgID)
+	}
+	p := tenants.Effective(t.Policy, org.Policy).Password
+	if p == nil {
+		p = tenants.DefaultPolicy().Password
+	}
+	return *p
+}
+
+// complete runs when verification is complete: sign-in ends here; the other
+// actions read the account's status (now that it may be shown, R8) and the
+// directory's policy, then move to their final step.
+func (e *Engine) complete(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, c Client) (View, error) {
+	if st.Decoy { // cannot happen: decoys never verify; fail safe
+		st.Step, st.Result = StepFailed, "too_many_failures"
+		return e.saveView(ctx, t, f, st)
+	}
+	e.resetFailures(ctx, t, f.UserID)
+	switch f.Action {
+	case tenants.ActionSignIn, tenants.ActionEnroll:
+		if !st.PasswordOK {
+			st.Step = StepCurrentPassword
+			return e.saveView(ctx, t, f, st)
+		}
+		st.Step, st.Result = StepDone, "signed_in"
+		e.audit(ctx, t, c, "user:"+f.UserID, "signin", "user:"+f.UserID, "success", nil)
+		return e.saveView(ctx, t, f, st)
+	}
+	out := e.Dispatcher.Execute(ctx, string(t.ID), hub.Request{Op: protocol.OpReadStatus, Target: st.GUID, Domain: st.Domain})
+	if out.Status == hub.Done {
+		var s protocol.AccountStatus
+		if err := json.Unmarshal(out.Data, &s); err == nil {
+			if s.Disabled {
+				st.Step, st.Result = StepDone, "helpdesk"
+				e.audit(ctx, t, c, "user:"+f.UserID, "flow."+string(f.Action), "user:"+f.UserID, "denied", map[string]string{"reason": "disabled"})
+				return e.saveView(ctx, t, f, st)
+			}
+			st.Locked, st.LockoutEnds = s.Locked, s.LockoutEnds
+		}
+	}
+	if f.Action == tenants.ActionUnlock && out.Status == hub.Done && !st.Locked {
+		st.Step, st.Result = StepDone, "not_locked"
+		return e.saveView(ctx, t, f, st)
+	}
+	if f.Action == tenants.ActionReset || f.Action == tenants.ActionChange {
+		pol := e.Dispatcher.Execute(ctx, string(t.ID), hub.Request{Op: protocol.OpReadPolicy, Target: st.GUID, Domain: st.Domain})
+		if pol.Status == hub.Done {
+			var p protocol.PasswordPolicy
+			if json.Unmarshal(pol.Data, &p) == nil {
+				st.DirPolicy = &p
+			}
+		}
+	}
+	st.Step = finalStep(f.Action)
+	return e.saveView(ctx, t, f, st)
+}
+
+func (e *Engine) resetFailures(ctx context.Context, t *tenants.Tenant, userID string) {
+	if userID == "" {
+		return
+	}
+	ts := e.Store.Tenant(t.ID)
+	u, err := ts.GetUser(ctx, userID)
+	if err != nil || u.FailedVerifications == 0 {
+		return
+	}
+	if _, err := ts.UpdateUser(ctx, userID, func(u *tenants.User) error { u.FailedVerifications = 0; return nil }); err != nil {
+		e.Logger.WarnContext(ctx, "reset failure count", "err", err)
+	}
+}
+
+// checkNewPassword applies the organisation's policy before anything goes to
+// the directory (R11, R12). It returns false with st.Error set when the
+// password is refused.
+func (e *Engine) checkNewPassword(ctx context.Context, t *tenants.Tenant, st *state, pw, confirm string) bool {
+	if pw == "" {
+		st.Error, st.Field = "password.required", "new_password"
+		return false
+	}
+	if pw != confirm {
+		st.Error, st.Field = "password.mismatch", "confirm_password"
+		return false
+	}
+	words := []string{st.Username, st.DisplayName, t.Name}
+	if vs := e.passwordPolicy(ctx, t, st).Check(pw, words); len(vs) > 0 {
+		st.Error, st.Field = "password.rules", "new_password"
+		for _, v := range vs {
+			st.Rules = append(st.Rules, v.Code)
+		}
+		return false
+	}
+	return true
+}
+
+// SubmitNewPassword sets the new password of a verified reset (which also
+// unlocks the account).
+func (e *Engine) SubmitNewPassword(ctx context.Context, t *tenants.Tenant, token, stepToken, pw, confirm string, c Client) (View, error) {
+	f, st, err := e.step(ctx, t, token, stepToken, StepNewPassword)
+	if err != nil {
+		return View{}, err
+	}
+	if !st.satisfied() || st.Decoy {
+		return View{}, ErrStale
+	}
+	if !e.checkNewPassword(ctx, t, st, pw, confirm) {
+		return e.saveView(ctx, t, f, st)
+	}
+	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpReset, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), Unlock: true})
+}
+
+// SubmitChange changes the password of a verified change flow: the current
+// password travels with the new one, and the directory checks it (it works for
+// expired and must-change passwords too, where a bind would fail).
+func (e *Engine) SubmitChange(ctx context.Context, t *tenants.Tenant, token, stepToken, old, pw, confirm string, c Client) (View, error) {
+	f, st, err := e.step(ctx, t, token, stepToken, StepChangePassword)
+	if err != nil {
+		return View{}, err
+	}
+	if !st.satisfied() || st.Decoy {
+		return View{}, ErrStale
+	}
+	if old == "" {
+		st.Error, st.Field = "password.current_required", "current_password"
+		return e.saveView(ctx, t, f, st)
+	}
+	if !e.checkNewPassword(ctx, t, st, pw, confirm) {
+		return e.saveView(ctx, t, f, st)
+	}
+	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpChange, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), OldPassword: []byte(old)})
+}
+
+// ConfirmUnlock unlocks the verified account.
+func (e *Engine) ConfirmUnlock(ctx context.Context, t *tenants.Tenant, token, stepToken string, c Client) (View, error) {
+	f, st, err := e.step(ctx, t, token, stepToken, StepUnlock)
+	if err != nil {
+		return View{}, err
+	}
+	if !st.satisfied() || st.Decoy {
+		return View{}, ErrStale
+	}
+	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpUnlock, Target: st.GUID, Domain: st.Domain})
+}
+
+// directoryRule maps a directory refusal code to the rule shown to the user.
+var directoryRule = map[string]string{
+	"TooShort":            "dir_too_short",
+	"NotComplex":          "dir_not_complex",
+	"InHistory":           "dir_in_history",
+	"TooYoung":            "dir_too_young",
+	"PasswordRestriction": "dir_restriction",
+}
+
+// act runs the directory operation once: the flow moves to StepActing in one
+// conditional update first, so a concurrent or replayed submission cannot
+// run it twice; then it records the one definite outcome.
+func (e *Engine) act(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, c Client, req hub.Request) (View, error) {
+	back := st.Step
+	st.Step = StepActing
+	nf, err := e.save(ctx, f, st)
+	if err != nil {
+		protocol.Zero(req.Password)
+		protocol.Zero(req.OldPassword)
+		return View{}, err
+	}
+	f = nf
+	out := e.Dispatcher.Execute(ctx, string(t.ID), req)
+	detail := map[string]string{"flow": f.ID[:12], "outcome": string(out.Status), "cmd": out.CommandID}
+	if out.Code != "" {
+		detail["code"] = out.Code
+	}
+	action := "password." + string(f.Action)
+	if f.Action == tenants.ActionUnlock {
+		action = "account.unlock"
+	}
+	actor, target := "user:"+f.UserID, "user:"+f.UserID
+	switch {
+	case out.Status == hub.Done:
+		st.Result = map[tenants.Action]string{tenants.ActionReset: "reset", tenants.ActionChange: "changed", tenants.ActionUnlock: "unlocked"}[f.Action]
+		st.Step = StepDone
+		e.audit(ctx, t, c, actor, action, target, "success", detail)
+		v, err := e.saveView(ctx, t, f, st)
+		if err != nil {
+			return v, err
+		}
+		e.afterAct(ctx, t, f, st, c)
+		return v, nil
+	case out.Status == hub.DirectoryError && directoryRule[out.Code] != "":
+		st.Step, st.Error, st.Field, st.Rules = back, "password.directory", "new_password", []string{directoryRule[out.Code]}
+	case out.Status == hub.DirectoryError && out.Code == "WrongPassword":
+		st.Step = back
+		st.Error, st.Field = "password.current_wrong", "current_password"
+		e.audit(ctx, t, c, actor, action, target, "failure", detail)
+		return e.failed(ctx, t, f, st, c, "current_password")
+	case out.Status == hub.Offline || out.Status == hub.TimedOut || (out.Status == hub.DirectoryError && out.Code == "Unavailable"):
+		// Definite: nothing ran. The user may try again.
+		st.Step, st.Error = back, "directory.unavailable"
+	case out.Status == hub.Refused || (out.Status == hub.DirectoryError && (out.Code == "AccessDenied" || out.Code == "Disabled" || out.Code == "AccountExpired")):
+		st.Step, st.Result = StepDone, "helpdesk"
+	case out.Status == hub.Unknown:
+		ref, _ := e.nonce()
+		st.Step, st.Result, st.Reference = StepDone, "unconfirmed", ref[:12]
+	default:
+		ref, _ := e.nonce()
+		st.Step, st.Error, st.Reference = back, "directory.error", ref[:12]
+	}
+	e.audit(ctx, t, c, actor, action, target, "failure", detail)
+	return e.saveView(ctx, t, f, st)
+}
+
+// afterAct notifies the user on another channel than the ones just used
+// where possible (R14), with a "this wasn't me" link, and ends the user's
+// sessions after a reset or change (R13).
+func (e *Engine) afterAct(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, c Client) {
+	ts := e.Store.Tenant(t.ID)
+	if f.Action != tenants.ActionUnlock {
+		if _, err := ts.RevokeUserSessions(ctx, f.UserID, "", e.Now()); err != nil {
+			e.Logger.ErrorContext(ctx, "end sessions after reset", "err", err)
+		}
+	}
+	kind := map[tenants.Action]string{tenants.ActionReset: "reset_done", tenants.ActionChange: "change_done", tenants.ActionUnlock: "unlock_done"}[f.Action]
+	e.NotifyUser(ctx, t, f.UserID, kind, st.Verified, c)
+}
+
+// NotifyUser sends a notification of kind to the user on the channels not in
+// used (falling back to the used ones when the user has no other), with a
+// fresh "this wasn't me" link. Failures are logged: the action is done.
+func (e *Engine) NotifyUser(ctx context.Context, t *tenants.Tenant, userID, kind string, used []tenants.Factor, c Client) {
+	u, err := e.Store.Tenant(t.ID).GetUser(ctx, userID)
+	if err != nil {
+		e.Logger.ErrorContext(ctx, "notify: user", "err", err)
+		return
+	}
+	report, err := e.newReport(ctx, t, u.ID)
+	if err != nil {
+		e.Logger.ErrorContext(ctx, "notify: report link", "err", err)
+	}
+	type dest struct {
+		f  tenants.Factor
+		ch tenants.MessageChannel
+		to string
+	}
+	var all []dest
+	if u.Email != "" && u.EmailVerified {
+		all = append(all, dest{tenants.FactorEmail, tenants.MessageEmail, u.Email})
+	}
+	if u.Phone != "" && u.PhoneVerified {
+		all = append(all, dest{tenants.FactorSMS, tenants.MessageSMS, u.Phone})
+	}
+	var pick []dest
+	for _, d := range all {
+		if !slices.Contains(used, d.f) {
+			pick = append(pick, d)
+		}
+	}
+	if len(pick) == 0 && len(all) > 0 {
+		pick = all[:1]
+	}
+	now := e.Now()
+	for _, d := range pick {
+		m := Message{Channel: d.ch, To: d.to, Kind: kind, Lang: c.Lang, Username: u.Username, DisplayName: u.DisplayName,
+			IP: c.IP, UserAgent: c.UserAgent, Time: now}
+		if report != "" {
+			m.ReportURL = e.Links.URL(t, "/report/"+report)
+		}
+		if err := e.Messenger.Send(ctx, t, m); err != nil {
+			e.Logger.ErrorContext(ctx, "notify: queue", "kind", kind, "err", err)
+		}
+	}
+}
+
+// newReport creates the flow behind a "this wasn't me" link and returns its
+// token. Opening the link changes nothing (a mail scanner may open it); only
+// confirming the page does.
+func (e *Engine) newReport(ctx context.Context, t *tenants.Tenant, userID string) (string, error) {
+	token, id, err := e.newToken()
+	if err != nil {
+		return "", err
+	}
+	raw, _ := json.Marshal(&state{Step: StepReport})
+	_, err = e.Store.Tenant(t.ID).CreateFlow(ctx, tenants.Flow{ID: id, Action: ActionReport, Channel: tenants.ChannelWeb, UserID: userID,
+		State: raw, ExpiresAt: e.Now().Add(reportTTL)})
+	if err != nil {
+		return "", fmt.Errorf("flow: report link: %w", err)
+	}
+	return token, nil
+}
+
+// ConfirmReport handles "this wasn't me": it freezes self-service for the
+// account, ends its sessions, alerts the tenant's admins and the user, and
+// audits it. Self-service stays frozen until an admin lifts it.
+func (e *Engine) ConfirmReport(ctx context.Context, t *tenants.Tenant, token, stepToken string, c Client) (View, error) {
+	f, st, err := e.step(ctx, t, token, stepToken, StepReport)
+	if err != nil {
+		return View{}, err
+	}
+	if f.Action != ActionReport || f.UserID == "" {
+		return View{}, ErrStale
+	}
+	now := e.Now()
+	ts := e.Store.Tenant(t.ID)
+	u, err := ts.UpdateUser(ctx, f.UserID, func(u *tenants.User) error {
+		if u.FrozenAt.IsZero() {
+			u.FrozenAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return View{}, fmt.Errorf("flow: freeze: %w", err)
+	}
+	if _, err := ts.RevokeUserSessions(ctx, u.ID, "", now); err != nil {
+		return View{}, fmt.Errorf("flow: end sessions: %w", err)
+	}
+	st.Step, st.Result = StepDone, "reported"
+	v, err := e.saveView(ctx, t, f, st)
+	if err != nil {
+		return v, err
+	}
+	e.audit(ctx, t, c, "user:"+u.ID, "selfservice.frozen", "user:"+u.ID, "reported", nil)
+	e.alertAdmins(ctx, t, u, c)
+	if u.Email != "" {
+		_ = e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: u.Email, Kind: "frozen", Lang: c.Lang,
+			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: now})
+	}
+	return v, nil
+}
+
+// alertAdmins emails every admin of the tenant about a report.
+func (e *Engine) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client) {
+	ts := e.Store.Tenant(t.ID)
+	after := ""
+	for {
+		page, err := ts.ListUsers(ctx, after, 200)
+		if err != nil {
+			e.Logger.ErrorContext(ctx, "alert admins: list users", "err", err)
+			return
+		}
+		for _, a := range page {
+			if a.IsAdmin && a.Email != "" && a.ID != u.ID {
+				if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "report_alert", Lang: a.Locale,
+					Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()}); err != nil {
+					e.Logger.ErrorContext(ctx, "alert admins: queue", "err", err)
+				}
+			}
+		}
+		if len(page) < 200 {
+			return
+		}
+		after = page[len(page)-1].Username
+	}
+}

@@ -1,0 +1,56 @@
+// Latchkey portal: progressive enhancement only. Every page works without
+// this script; here the new-password forms get live checks of the rules the
+// page lists (the server checks them again, and the directory after it).
+(function () {
+  "use strict";
+  function classes(pw) {
+    var n = 0;
+    if (/\p{Lu}/u.test(pw)) n++;
+    if (/\p{Ll}/u.test(pw)) n++;
+    if (/\p{Nd}/u.test(pw)) n++;
+    if (/[^\p{Lu}\p{Ll}\p{Nd}]/u.test(pw)) n++;
+    return n;
+  }
+  function check(rule, value, pw) {
+    var len = Array.from(pw).length;
+    switch (rule) {
+      case "min_length":
+      case "dir_min_length":
+        return len >= value;
+      case "max_length":
+        return len <= value;
+      case "classes":
+        return classes(pw) >= value;
+      case "dir_complexity":
+        return classes(pw) >= 3;
+    }
+    return null; // not checkable here (history, words, age)
+  }
+  document.querySelectorAll("form[data-password-form]").forEach(function (form) {
+    var pw = form.querySelector("#new_password");
+    var confirm = form.querySelector("#confirm_password");
+    var status = form.querySelector("[data-live-status]");
+    var rules = form.querySelectorAll("[data-live-rules] li[data-rule]");
+    if (!pw || !confirm || !status) return;
+    function update() {
+      var missing = 0;
+      rules.forEach(function (li) {
+        var ok = check(li.dataset.rule, parseInt(li.dataset.value || "0", 10), pw.value);
+        li.classList.toggle("met", ok === true && pw.value !== "");
+        li.classList.toggle("unmet", ok === false && pw.value !== "");
+        if (ok === false) missing++;
+      });
+      if (pw.value === "") {
+        status.textContent = "";
+      } else if (missing > 0) {
+        status.textContent = status.dataset.missing.replace("{n}", String(missing));
+      } else if (confirm.value !== "" && confirm.value !== pw.value) {
+        status.textContent = status.dataset.mismatch;
+      } else {
+        status.textContent = status.dataset.ok;
+      }
+    }
+    pw.addEventListener("input", update);
+    confirm.addEventListener("input", update);
+  });
+})();
