@@ -29,7 +29,7 @@ type User struct {
 	SelfServiceLockedUntil time.Time
 	// FrozenAt is set when the user reported "this wasn't me": self-service
 	// stays frozen for the account until an admin lifts it (zero: not frozen).
-	FrozenAt time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	FrozenAt  time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }

@@ -42,11 +42,15 @@ func (p platform) CreateTenant(ctx context.Context, t tenants.Tenant, hosts []te
 	if err != nil {
 		return tenants.Tenant{}, fmt.Errorf("create tenant: %w", err)
 	}
+	selfService, err := selfServiceDoc(t.SelfService)
+	if err != nil {
+		return tenants.Tenant{}, fmt.Errorf("create tenant: %w", err)
+	}
 	err = p.s.inTenant(ctx, id, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $11)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $12)`,
 			id, t.Slug, t.Name, t.CanonicalHost, branding, t.Branding.Logo, t.Branding.LogoContentType,
-			t.DefaultLocale, policy, t.ResourceVersion, now)
+			t.DefaultLocale, policy, selfService, t.ResourceVersion, now)
 		if err != nil {
 			return fmt.Errorf("insert tenant: %w", classify(err))
 		}

@@ -19,7 +19,7 @@ import (
 )
 
 // tenantTables are the tables the migrations create with a tenant_id column.
-var tenantTables = []string{"audit_events", "connector_commands", "connector_presence", "connectors", "join_tokens", "organisations", "tenant_hosts", "tenants", "users"}
+var tenantTables = []string{"audit_events", "connector_commands", "connector_presence", "connectors", "counters", "flows", "join_tokens", "organisations", "outbox", "sessions", "tenant_hosts", "tenants", "users"}
 
 // fixture is two tenants, each with two hosts, an organisation, a user, an
 // audit event and a connector enrolled with a join token, created through the
@@ -381,6 +381,7 @@ func TestLookupPolicies(t *testing.T) {
 	keyCol := map[string]string{
 		"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
 		"connectors": "name", "join_tokens": "created_by", "connector_presence": "node_id", "connector_commands": "id",
+		"flows": "flow_id", "sessions": "session_id", "counters": "counter_key", "outbox": "recipient",
 	}
 	none := map[string][]string{}
 	tests := []struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/store/internal/check"
 )
 
 // brandingDoc is the JSON form of the tenants.branding column. The logo and
@@ -20,17 +21,17 @@ type brandingDoc struct {
 }
 
 const tenantColumns = `tenant_id, slug, name, canonical_host, branding, logo, logo_content_type,
-	default_locale, policy, default_org_id, resource_version, created_at, updated_at`
+	default_locale, policy, selfservice, default_org_id, resource_version, created_at, updated_at`
 
 func scanTenant(row pgx.Row) (tenants.Tenant, error) {
 	var (
-		t                tenants.Tenant
-		id               string
-		branding, policy []byte
-		defOrg           *string
+		t                             tenants.Tenant
+		id                            string
+		branding, policy, selfService []byte
+		defOrg                        *string
 	)
 	err := row.Scan(&id, &t.Slug, &t.Name, &t.CanonicalHost, &branding, &t.Branding.Logo,
-		&t.Branding.LogoContentType, &t.DefaultLocale, &policy, &defOrg, &t.ResourceVersion,
+		&t.Branding.LogoContentType, &t.DefaultLocale, &policy, &selfService, &defOrg, &t.ResourceVersion,
 		&t.CreatedAt, &t.UpdatedAt)
 	if err != nil {
 		return tenants.Tenant{}, err
@@ -47,10 +48,22 @@ func scanTenant(row pgx.Row) (tenants.Tenant, error) {
 	if err := json.Unmarshal(policy, &t.Policy); err != nil {
 		return tenants.Tenant{}, fmt.Errorf("decode tenant %s policy: %w", id, err)
 	}
+	if err := json.Unmarshal(selfService, &t.SelfService); err != nil {
+		return tenants.Tenant{}, fmt.Errorf("decode tenant %s self-service settings: %w", id, err)
+	}
 	return t, nil
 }
 
-// tenantDocs returns the JSON columns of t.
+// selfServiceDoc returns the JSON of the tenants.selfservice column.
+func selfServiceDoc(s tenants.SelfServiceSettings) (string, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("encode self-service settings: %w", err)
+	}
+	return string(b), nil
+}
+
+// tenantDocs returns the JSON columns of t but the self-service settings.
 func tenantDocs(t tenants.Tenant) (branding, policy string, err error) {
 	b, err := json.Marshal(brandingDoc{
 		DisplayName:  t.Branding.DisplayName,
@@ -124,23 +137,70 @@ func orgDocs(o tenants.Organisation) (rules, policy string, err error) {
 }
 
 const userColumns = `tenant_id, user_id, directory_guid, username, upn, display_name, org_id, email,
-	email_verified, phone, phone_verified, locale, is_admin, created_at, updated_at`
+	email_verified, phone, phone_verified, locale, is_admin, enrollment, failed_verifications,
+	selfservice_locked_until, frozen_at, created_at, updated_at`
 
 func scanUser(row pgx.Row) (tenants.User, error) {
 	var (
-		u           tenants.User
-		tid         string
-		guid, orgID *string
+		u                   tenants.User
+		tid                 string
+		guid, orgID         *string
+		enrollment          []byte
+		lockedUntil, frozen *time.Time
 	)
 	err := row.Scan(&tid, &u.ID, &guid, &u.Username, &u.UPN, &u.DisplayName, &orgID, &u.Email,
-		&u.EmailVerified, &u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &u.CreatedAt, &u.UpdatedAt)
+		&u.EmailVerified, &u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &enrollment, &u.FailedVerifications,
+		&lockedUntil, &frozen, &u.CreatedAt, &u.UpdatedAt)
 	if err != nil {
 		return tenants.User{}, err
 	}
 	u.TenantID = tenants.ID(tid)
 	u.DirectoryGUID, u.OrganisationID = deref(guid), deref(orgID)
+	u.SelfServiceLockedUntil, u.FrozenAt = utcOrZero(lockedUntil), utcOrZero(frozen)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	if err := json.Unmarshal(enrollment, &u.Enrollment); err != nil {
+		return tenants.User{}, fmt.Errorf("decode user %s enrollment: %w", u.ID, err)
+	}
 	return u, nil
+}
+
+// userSelfService returns the self-service columns of u (enrollment JSON,
+// failed verifications, locked until, frozen at) and normalises u's times to
+// what is read back later.
+func userSelfService(u *tenants.User) ([]any, error) {
+	if err := check.User(*u); err != nil {
+		return nil, err
+	}
+	enrollment, err := json.Marshal(u.Enrollment)
+	if err != nil {
+		return nil, fmt.Errorf("encode enrollment: %w", err)
+	}
+	u.SelfServiceLockedUntil, u.FrozenAt = storedOrZero(u.SelfServiceLockedUntil), storedOrZero(u.FrozenAt)
+	return []any{string(enrollment), u.FailedVerifications, nullTime(u.SelfServiceLockedUntil), nullTime(u.FrozenAt)}, nil
+}
+
+// storedOrZero is storedTime that keeps the zero time zero.
+func storedOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return storedTime(t)
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return storedTime(t)
+}
+
+// utcOrZero reads a nullable timestamp: NULL is the zero time.
+func utcOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 const auditColumns = `tenant_id, seq, at, actor, action, target, ip, user_agent, outcome,

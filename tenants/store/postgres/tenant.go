@@ -116,12 +116,17 @@ func (ts tenantStore) Update(ctx context.Context, fn func(*tenants.Tenant) error
 		if err != nil {
 			return err
 		}
+		selfService, err := selfServiceDoc(next.SelfService)
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE tenants SET name = $2, canonical_host = $3, branding = $4, logo = $5,
 				logo_content_type = $6, default_locale = $7, policy = $8, default_org_id = $9,
-				resource_version = $10, updated_at = $11
+				resource_version = $10, updated_at = $11, selfservice = $12
 			WHERE tenant_id = $1`,
 			ts.id, next.Name, next.CanonicalHost, branding, next.Branding.Logo, next.Branding.LogoContentType,
-			next.DefaultLocale, policy, nullable(next.DefaultOrganisationID), next.ResourceVersion, next.UpdatedAt)
+			next.DefaultLocale, policy, nullable(next.DefaultOrganisationID), next.ResourceVersion, next.UpdatedAt,
+			selfService)
 		if err != nil {
 			return classify(err)
 		}

@@ -73,7 +73,9 @@ func classify(err error) error {
 			return fmt.Errorf("%w (%s)", store.ErrAlreadyExists, pgErr.ConstraintName)
 		case "23503": // foreign_key_violation: refers to something that is not there
 			return fmt.Errorf("%w: refers to a missing object (%s)", store.ErrInvalid, pgErr.ConstraintName)
-		case "23502", "23514", "22P02", "22001": // not_null, check, bad text, too long
+		case "23502", "23514", "22P02", "22001", "22021", "22P05", "22003":
+			// not_null, check, bad text, too long, invalid UTF-8 or NUL, NUL in
+			// JSON, number out of range
 			return fmt.Errorf("%w: %s", store.ErrInvalid, pgErr.Message)
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return fmt.Errorf("%w: %s", store.ErrConflict, pgErr.Message)

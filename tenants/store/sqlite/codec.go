@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -18,12 +19,59 @@ var (
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// normal returns t as it reads back: in UTC without a monotonic reading, the
+// zero time unchanged.
+func normal(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return fromNanos(t.UnixNano())
+}
+
 // toNanos converts t for storage; ErrInvalid when it does not fit.
 func toNanos(what string, t time.Time) (int64, error) {
 	if t.Before(minTime) || t.After(maxTime) {
 		return 0, fmt.Errorf("%s: time %s outside 1678–2262: %w", what, t, store.ErrInvalid)
 	}
 	return t.UnixNano(), nil
+}
+
+// nullNanos converts a time that may be zero for a nullable column: zero is
+// NULL.
+func nullNanos(what string, t time.Time) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	n, err := toNanos(what, t)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// fromNullNanos is nullNanos backwards: NULL is the zero time.
+func fromNullNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+// jsonText encodes v as the text of a JSON column.
+func jsonText(what string, v any) (string, error) {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", what, err)
+	}
+	return string(out), nil
+}
+
+// fromJSONText decodes the text of a JSON column into v.
+func fromJSONText(what, s string, v any) error {
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	return nil
 }
 
 func boolInt(b bool) int64 {

@@ -17,20 +17,20 @@ type tenantStore struct {
 }
 
 const tenantColumns = `tenant_id, slug, name, canonical_host, branding, logo, logo_content_type,
-	default_locale, policy, default_org_id, resource_version, created_at, updated_at`
+	default_locale, policy, selfservice, default_org_id, resource_version, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanTenant(r scanner) (tenants.Tenant, error) {
 	var (
-		t                              tenants.Tenant
-		id, branding, logoType, policy string
-		logo                           []byte
-		defaultOrg                     sql.NullString
-		created, updated               int64
+		t                                           tenants.Tenant
+		id, branding, logoType, policy, selfService string
+		logo                                        []byte
+		defaultOrg                                  sql.NullString
+		created, updated                            int64
 	)
 	if err := r.Scan(&id, &t.Slug, &t.Name, &t.CanonicalHost, &branding, &logo, &logoType,
-		&t.DefaultLocale, &policy, &defaultOrg, &t.ResourceVersion, &created, &updated); err != nil {
+		&t.DefaultLocale, &policy, &selfService, &defaultOrg, &t.ResourceVersion, &created, &updated); err != nil {
 		return t, err
 	}
 	var err error
@@ -38,6 +38,9 @@ func scanTenant(r scanner) (tenants.Tenant, error) {
 		return t, err
 	}
 	if t.Policy, err = decodePolicy(policy); err != nil {
+		return t, err
+	}
+	if err := fromJSONText("self-service settings", selfService, &t.SelfService); err != nil {
 		return t, err
 	}
 	t.ID = tenants.ID(id)
@@ -57,12 +60,16 @@ func tenantArgs(t tenants.Tenant) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	selfService, err := jsonText("self-service settings", t.SelfService)
+	if err != nil {
+		return nil, err
+	}
 	var logo any
 	if len(t.Branding.Logo) > 0 {
 		logo = t.Branding.Logo
 	}
 	return []any{t.Name, t.CanonicalHost, branding, logo, t.Branding.LogoContentType,
-		t.DefaultLocale, policy, nullable(t.DefaultOrganisationID), t.ResourceVersion, t.UpdatedAt.UnixNano()}, nil
+		t.DefaultLocale, policy, selfService, nullable(t.DefaultOrganisationID), t.ResourceVersion, t.UpdatedAt.UnixNano()}, nil
 }
 
 func insertTenant(ctx context.Context, tx *sql.Tx, t tenants.Tenant) error {
@@ -72,8 +79,8 @@ func insertTenant(ctx context.Context, tx *sql.Tx, t tenants.Tenant) error {
 	}
 	args = append([]any{string(t.ID), t.Slug, t.CreatedAt.UnixNano()}, args...)
 	_, err = tx.ExecContext(ctx, `INSERT INTO tenants (tenant_id, slug, created_at, name, canonical_host,
-		branding, logo, logo_content_type, default_locale, policy, default_org_id, resource_version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		branding, logo, logo_content_type, default_locale, policy, selfservice, default_org_id, resource_version,
+		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	return mapErr("insert tenant", err)
 }
 
@@ -118,7 +125,8 @@ func (ts tenantStore) Update(ctx context.Context, fn func(*tenants.Tenant) error
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tenants SET name = ?, canonical_host = ?, branding = ?, logo = ?,
-			logo_content_type = ?, default_locale = ?, policy = ?, default_org_id = ?, resource_version = ?, updated_at = ?
+			logo_content_type = ?, default_locale = ?, policy = ?, selfservice = ?, default_org_id = ?,
+			resource_version = ?, updated_at = ?
 			WHERE tenant_id = ? AND resource_version = ?`, append(args, ts.id, old.ResourceVersion)...)
 		if err != nil {
 			return mapErr("update tenant", err)

@@ -10,30 +10,57 @@ import (
 
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
+	"github.com/latchkey/latchkey/tenants/store/internal/check"
 )
 
 const userColumns = `user_id, directory_guid, username, upn, display_name, org_id, email, email_verified,
-	phone, phone_verified, locale, is_admin, created_at, updated_at`
+	phone, phone_verified, locale, is_admin, enrollment, failed_verifications, selfservice_locked_until,
+	frozen_at, created_at, updated_at`
 
 func (ts tenantStore) scanUser(r scanner) (tenants.User, error) {
 	u := tenants.User{TenantID: tenants.ID(ts.id)}
 	var guid, org sql.NullString
+	var enrollment string
+	var lockedUntil, frozen sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&u.ID, &guid, &u.Username, &u.UPN, &u.DisplayName, &org, &u.Email, &u.EmailVerified,
-		&u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &created, &updated); err != nil {
+		&u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &enrollment, &u.FailedVerifications, &lockedUntil,
+		&frozen, &created, &updated); err != nil {
+		return u, err
+	}
+	if err := fromJSONText("user enrollment", enrollment, &u.Enrollment); err != nil {
 		return u, err
 	}
 	u.DirectoryGUID, u.OrganisationID = guid.String, org.String
+	u.SelfServiceLockedUntil, u.FrozenAt = fromNullNanos(lockedUntil), fromNullNanos(frozen)
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return u, nil
 }
 
 // userArgs returns the columns set by both insert and update, in the order of
-// the statements below.
-func userArgs(u tenants.User) []any {
+// the statements below. It normalises u's caller-supplied times to what is
+// read back later.
+func userArgs(u *tenants.User) ([]any, error) {
+	if err := check.User(*u); err != nil {
+		return nil, err
+	}
+	enrollment, err := jsonText("user enrollment", u.Enrollment)
+	if err != nil {
+		return nil, err
+	}
+	lockedUntil, err := nullNanos("self-service locked until", u.SelfServiceLockedUntil)
+	if err != nil {
+		return nil, err
+	}
+	frozen, err := nullNanos("frozen at", u.FrozenAt)
+	if err != nil {
+		return nil, err
+	}
+	u.SelfServiceLockedUntil, u.FrozenAt = normal(u.SelfServiceLockedUntil), normal(u.FrozenAt)
 	return []any{nullable(u.DirectoryGUID), u.Username, strings.ToLower(u.Username), u.UPN, u.DisplayName,
 		nullable(u.OrganisationID), u.Email, boolInt(u.EmailVerified), u.Phone, boolInt(u.PhoneVerified),
-		u.Locale, boolInt(u.IsAdmin), u.UpdatedAt.UnixNano()}
+		u.Locale, boolInt(u.IsAdmin), enrollment, u.FailedVerifications, lockedUntil, frozen,
+		u.UpdatedAt.UnixNano()}, nil
 }
 
 // checkOrg refuses an organisation that is not the tenant's own. The foreign
@@ -60,7 +87,11 @@ func (ts tenantStore) CreateUser(ctx context.Context, u tenants.User) (tenants.U
 	}
 	now := ts.s.clock()
 	u.TenantID, u.ID, u.CreatedAt, u.UpdatedAt = tenants.ID(ts.id), uuid.NewString(), now, now
-	err := ts.s.write(ctx, func(tx *sql.Tx) error {
+	args, err := userArgs(&u)
+	if err != nil {
+		return tenants.User{}, fmt.Errorf("create user: %w", err)
+	}
+	err = ts.s.write(ctx, func(tx *sql.Tx) error {
 		if err := ts.exists(ctx, tx); err != nil {
 			return err
 		}
@@ -69,8 +100,9 @@ func (ts tenantStore) CreateUser(ctx context.Context, u tenants.User) (tenants.U
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, user_id, created_at, directory_guid, username,
 			username_lower, upn, display_name, org_id, email, email_verified, phone, phone_verified, locale, is_admin,
-			updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{ts.id, u.ID, now.UnixNano()}, userArgs(u)...)...)
+			enrollment, failed_verifications, selfservice_locked_until, frozen_at,
+			updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{ts.id, u.ID, now.UnixNano()}, args...)...)
 		return mapErr("insert user", err)
 	})
 	if err != nil {
@@ -151,10 +183,15 @@ func (ts tenantStore) UpdateUser(ctx context.Context, id string, fn func(*tenant
 		if err := ts.checkOrg(ctx, tx, u.OrganisationID); err != nil {
 			return err
 		}
+		args, err := userArgs(&u)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET directory_guid = ?, username = ?, username_lower = ?,
 			upn = ?, display_name = ?, org_id = ?, email = ?, email_verified = ?, phone = ?, phone_verified = ?,
-			locale = ?, is_admin = ?, updated_at = ? WHERE tenant_id = ? AND user_id = ? AND updated_at = ?`,
-			append(userArgs(u), ts.id, id, old.UpdatedAt.UnixNano())...)
+			locale = ?, is_admin = ?, enrollment = ?, failed_verifications = ?, selfservice_locked_until = ?,
+			frozen_at = ?, updated_at = ? WHERE tenant_id = ? AND user_id = ? AND updated_at = ?`,
+			append(args, ts.id, id, old.UpdatedAt.UnixNano())...)
 		if err != nil {
 			return mapErr("update user", err)
 		}
