@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/portal/enrollapi"
+	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/portal/i18n"
 	"github.com/latchkey/latchkey/portal/middleware"
 	"github.com/latchkey/latchkey/portal/pages"
@@ -85,6 +86,13 @@ type Deps struct {
 	// connector/hub.Dispatcher per process). The self-service flows will use
 	// it; nil until a process has a hub.
 	Dispatcher Dispatcher
+	// Flow runs the self-service flows (portal/flow); nil: the action forms
+	// answer that self-service is not enabled yet.
+	Flow *flow.Engine
+	// Account serves sessions and the settings pages.
+	Account *pages.Account
+	// DrawCaptcha draws a CAPTCHA's digits as PNG (portal/captcha).
+	DrawCaptcha func(digits string) ([]byte, error)
 }
 
 // Dispatcher sends one signed command to one of a tenant's connectors and
@@ -174,7 +182,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		// support stays off (no ProxyHeader, no EnableTrustedProxyCheck).
 	})
 
-	h := &pages.Handlers{View: renderer, Assets: assets, Catalog: cat, Links: cfg.Links}
+	h := &pages.Handlers{View: renderer, Assets: assets, Catalog: cat, Links: cfg.Links, Flow: deps.Flow, TLS: cfg.TLS,
+		Account: deps.Account, DrawCaptcha: deps.DrawCaptcha}
 
 	app.Use(middleware.Recover(deps.Logger))
 	app.Use(middleware.RequestID(deps.Rand))

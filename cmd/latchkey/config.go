@@ -64,6 +64,7 @@ type serverConfig struct {
 	LogFormat       string
 	LogLevel        string
 	Connector       connectorConfig
+	SelfService     selfServiceConfig
 
 	// commandKey signs connector commands; loaded by loadCommandKey before
 	// newServer.
@@ -90,6 +91,7 @@ func (c *serverConfig) register(fs *pflag.FlagSet, d serverDefaults) {
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	c.Connector.register(fs, d.ConnectorAddr)
+	c.SelfService.register(fs)
 }
 
 func (c *serverConfig) validate() error {

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/connector/directory/demodir"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
@@ -21,6 +24,7 @@ func newDemoCmd() *cobra.Command {
 		sc      storageConfig
 		srv     serverConfig
 		realDir string
+		mailAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -45,6 +49,9 @@ func newDemoCmd() *cobra.Command {
 				return err
 			}
 			srv.commandKey = key
+			if srv.SelfService.secretKey, err = loadSecretKey(srv.SelfService, sc, log); err != nil {
+				return err
+			}
 			st, err := openStore(ctx, sc, log)
 			if err != nil {
 				return err
@@ -53,6 +60,15 @@ func newDemoCmd() *cobra.Command {
 			if err := seedDemo(ctx, st, srv.PlatformDomain); err != nil {
 				return fmt.Errorf("seed demo tenants: %w", err)
 			}
+			mailbox := &devMailbox{}
+			srv.SelfService.mailbox = mailbox
+			mailLn, err := net.Listen("tcp", mailAddr)
+			if err != nil {
+				return fmt.Errorf("--mailbox-addr %s: %w", mailAddr, err)
+			}
+			mailSrv := &http.Server{Handler: mailbox, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = mailSrv.Serve(mailLn) }()
+			defer mailSrv.Close()
 			s, err := newServer(srv, st, log)
 			if err != nil {
 				return err
@@ -71,6 +87,8 @@ func newDemoCmd() *cobra.Command {
 				}
 				fmt.Fprintf(out, "  %-28s %s\n", t.Name, links.URL(&t, "/signin"))
 			}
+			fmt.Fprintf(out, "\n  demo mailbox and SMS         http://%s/\n", mailLn.Addr())
+			fmt.Fprintf(out, "  demo users                   alice, bob, carol (password %s)\n", demodir.DefaultPassword)
 			fmt.Fprintf(out, "\n  connector hub                %s\n", s.hubURL)
 			for _, c := range conns {
 				fmt.Fprintf(out, "  %-28s %s\n", c.slug+" connector", c.dir)
@@ -89,6 +107,7 @@ func newDemoCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&realDir, "directory-config", "",
 		"a latchkey-connector configuration file (JSON): acme's in-process connector then serves that real directory instead of the demo one")
+	cmd.Flags().StringVar(&mailAddr, "mailbox-addr", "127.0.0.1:8025", "address of the demo mailbox page, which shows every email and SMS the demo sends")
 	sc.register(cmd.Flags(), "latchkey-demo-data")
 	srv.register(cmd.Flags(), serverDefaults{Addr: "127.0.0.1:8080", OpsAddr: "127.0.0.1:0", ConnectorAddr: "127.0.0.1:8081", PlatformDomain: "localhost", Scheme: "http", LogFormat: "text"})
 	return cmd

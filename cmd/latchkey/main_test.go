@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -85,6 +86,10 @@ func startNode(t *testing.T, sc storageConfig, adjust func(*serverConfig)) (*ser
 	srv.relayURL = sc.DatabaseURL // as serve does
 	if srv.commandKey == nil {
 		_, srv.commandKey, _ = ed25519.GenerateKey(nil)
+	}
+	if srv.SelfService.secretKey == nil {
+		srv.SelfService.secretKey = make([]byte, 32)
+		_, _ = rand.Read(srv.SelfService.secretKey)
 	}
 	log := newLogger(io.Discard, "text", "warn")
 	ctx, cancel := context.WithCancel(context.Background())

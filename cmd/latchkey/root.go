@@ -31,6 +31,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newTenantCmd(),
 		newAuditCmd(),
 		newConnectorCmd(),
+		newUserCmd(),
 		newDemoCmd(),
 		&cobra.Command{
 			Use:   "version",

@@ -46,6 +46,9 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			srv.commandKey = key
+			if srv.SelfService.secretKey, err = loadSecretKey(srv.SelfService, sc, log); err != nil {
+				return err
+			}
 			srv.relayURL = sc.DatabaseURL
 			st, err := openStore(cmd.Context(), sc, log)
 			if err != nil {
@@ -73,6 +76,7 @@ type server struct {
 	store    store.Store
 	resolver *tenants.Resolver
 	links    tenants.LinkBuilder
+	self     *selfService
 	portal   *fiber.App
 	ops      *fiber.App
 	ln       net.Listener
@@ -188,6 +192,11 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		_, s.links.Port, _ = net.SplitHostPort(s.ln.Addr().String())
 	}
 	s.resolver = tenants.NewResolver(resolverSource{st}, tenants.ResolverOptions{})
+	if s.self, err = newSelfService(cfg, st, s.dispatcher, s.links, log); err != nil {
+		s.closeListeners()
+		return nil, fmt.Errorf("self-service: %w", err)
+	}
+	s.self.worker.Registerer = reg
 	deps := portal.Deps{
 		Resolver: s.resolver,
 		Ready:    st.Ping,
@@ -195,8 +204,11 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		Registry: reg,
 		// Enrollment answers on the tenants' hosts; the Dispatcher is there
 		// for the self-service flows.
-		Enroller:   s.enroll,
-		Dispatcher: s.dispatcher,
+		Enroller:    s.enroll,
+		Dispatcher:  s.dispatcher,
+		Flow:        s.self.engine,
+		Account:     s.self.account,
+		DrawCaptcha: s.self.captcha,
 	}
 	s.portal, err = portal.New(portal.Config{
 		TrustedProxies: proxies,
@@ -257,6 +269,15 @@ func (s *server) run(ctx context.Context) error {
 			errc <- fmt.Errorf("connector hub: %w", err)
 		}
 	}()
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := s.self.worker.Run(workerCtx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("notification worker stopped", slog.Any("err", err))
+		}
+	}()
+	defer func() { stopWorker(); <-workerDone }()
 	s.log.InfoContext(ctx, "latchkey serving", slog.String("addr", s.addr()), slog.String("ops_addr", s.opsAddr()),
 		slog.String("connector_addr", s.hubAddr()), slog.String("hub_url", s.hubURL), slog.String("version", version))
 

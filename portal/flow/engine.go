@@ -158,8 +158,8 @@ type Deps struct {
 type Engine struct {
 	cfg Config
 	Deps
-	dummyOnce sync.Once
-	dummy     string
+	dummyMu sync.Mutex
+	dummy   string // see dummyHash
 }
 
 // New returns an engine.
@@ -235,9 +235,16 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // newToken returns a fresh random token (base64url, 256 bits) and its flow
 // or session ID (hex SHA-256).
-func (e *Engine) newToken() (token, id string, err error) {
+func (e *Engine) newToken() (token, id string, err error) { return NewToken(e.Rand) }
+
+// NewToken returns a fresh token from r (nil: crypto/rand) — 256 bits,
+// base64url — and its stored ID (IDOf).
+func NewToken(r io.Reader) (token, id string, err error) {
+	if r == nil {
+		r = rand.Reader
+	}
 	b := make([]byte, tokenBytes)
-	if _, err := io.ReadFull(e.Rand, b); err != nil {
+	if _, err := io.ReadFull(r, b); err != nil {
 		return "", "", fmt.Errorf("flow: read random: %w", err)
 	}
 	token = base64.RawURLEncoding.EncodeToString(b)
@@ -256,8 +263,11 @@ func validToken(s string) bool {
 	if len(s) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil
+	// Re-encoding must give s back: the decoder skips CR and LF and ignores
+	// the unused low bits of the last character, so DecodeString alone
+	// accepts strings we never issued.
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && base64.RawURLEncoding.EncodeToString(b) == s
 }
 
 // mac returns HMAC-SHA256(Key, parts joined by NUL).
@@ -297,7 +307,7 @@ func (e *Engine) pad(ctx context.Context, start time.Time) {
 			d += time.Duration(binary.BigEndian.Uint64(b[:]) % uint64(e.cfg.Jitter))
 		}
 	}
-	e.Sleep(ctx, time.Until(start.Add(d)))
+	e.Sleep(ctx, start.Add(d).Sub(e.Now())) // the injected clock, not the wall clock
 }
 
 // load finds the flow of token for tenant t and decodes its state.

@@ -162,8 +162,8 @@ func (h *Handlers) flowPost(fn func(c *fiber.Ctx, token, step string) (flow.View
 		if err != nil {
 			return h.flowError(c, err)
 		}
-		if v.UserID != "" && h.SignedIn != nil {
-			if err := h.SignedIn(c, v.UserID); err != nil {
+		if v.UserID != "" && h.Account != nil {
+			if err := h.signedIn(c, v.UserID); err != nil {
 				return err
 			}
 			h.setCookie(c, flowCookie, "", -1)

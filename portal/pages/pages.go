@@ -30,12 +30,11 @@ type Handlers struct {
 	Flow *flow.Engine
 	// TLS: browsers reach the portal over TLS (__Host- cookies, Secure).
 	TLS bool
-	// SignedIn starts the user's session when a sign-in flow finishes.
-	SignedIn func(c *fiber.Ctx, userID string) error
+	// Account serves sessions and /settings; nil: sign-in flows end
+	// without a session and /settings is not mounted.
+	Account *Account
 	// DrawCaptcha draws CAPTCHA digits as a PNG (portal/captcha).
 	DrawCaptcha func(digits string) ([]byte, error)
-	// Settings serves /settings; nil: not mounted.
-	Settings fiber.Handler
 }
 
 // Register mounts the tenant pages on r. Every route needs the tenant in the
@@ -53,6 +52,9 @@ func (h *Handlers) Register(r fiber.Router) {
 	}
 	if h.Flow != nil {
 		h.registerFlow(r)
+	}
+	if h.Account != nil {
+		h.registerAccount(r)
 	}
 	r.Get("/theme.css", h.theme)
 	r.Get("/branding/logo", h.logo)

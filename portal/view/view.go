@@ -51,6 +51,7 @@ func NewRenderer(cat *i18n.Catalog, assets *Assets) (*Renderer, error) {
 		e := html.NewFileSystem(http.FS(Templates()), ".html")
 		e.AddFunc("t", cat.Func(lang))
 		e.AddFunc("asset", assets.URL)
+		e.AddFunc("inc", func(i int) int { return i + 1 })
 		if err := e.Load(); err != nil {
 			return nil, fmt.Errorf("load templates for %s: %w", lang, err)
 		}

@@ -111,10 +111,10 @@ func DefaultUsers(tenant string) []User {
 	mailDomain := tenant + ".example"
 	staff := "OU=Staff," + BaseDN(tenant)
 	return []User{
-		{Username: "alice", DisplayName: "Alice Martin", Mail: "alice@" + mailDomain, Mobile: "+15550100101", DN: "CN=Alice Martin," + staff},
-		{Username: "bob", DisplayName: "Bob Nguyen", Mail: "bob@" + mailDomain, Mobile: "+15550100102", DN: "CN=Bob Nguyen," + staff},
-		{Username: "carol", DisplayName: "Carol Diaz", Mail: "carol@" + mailDomain, Mobile: "+15550100103", DN: "CN=Carol Diaz," + staff},
-		{Username: "administrator", DisplayName: "Administrator", Mail: "administrator@" + mailDomain, Mobile: "+15550100199",
+		{Username: "alice", DisplayName: "Alice Martin", Mail: "alice@" + mailDomain, Mobile: "+14155550101", DN: "CN=Alice Martin," + staff},
+		{Username: "bob", DisplayName: "Bob Nguyen", Mail: "bob@" + mailDomain, Mobile: "+14155550102", DN: "CN=Bob Nguyen," + staff},
+		{Username: "carol", DisplayName: "Carol Diaz", Mail: "carol@" + mailDomain, Mobile: "+14155550103", DN: "CN=Carol Diaz," + staff},
+		{Username: "administrator", DisplayName: "Administrator", Mail: "administrator@" + mailDomain, Mobile: "+14155550199",
 			DN: "CN=Administrator,CN=Users," + BaseDN(tenant), AdminCount: 1, Groups: []string{DomainAdmins(tenant)}},
 	}
 }

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/latchkey/latchkey/portal/captcha"
+	"github.com/latchkey/latchkey/portal/factor/otp"
+	"github.com/latchkey/latchkey/portal/factor/questions"
+	"github.com/latchkey/latchkey/portal/flow"
+	"github.com/latchkey/latchkey/portal/notify"
+	"github.com/latchkey/latchkey/portal/pages"
+	"github.com/latchkey/latchkey/portal/phone"
+	"github.com/latchkey/latchkey/portal/session"
+	"github.com/latchkey/latchkey/portal/settings"
+	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/store"
+)
+
+// secretKeyName is the generated secret key's file under --data-dir (SQLite).
+const secretKeyName = "secret.key"
+
+// selfServiceConfig configures the self-service flows and notifications.
+type selfServiceConfig struct {
+	SecretKeyFile string
+	SMTP          smtpConfig
+	SMS           smsConfig
+	// MinDelay is the response floor of identify and send-code (R2).
+	MinDelay time.Duration
+
+	secretKey []byte // loaded by loadSecretKey
+	// mailbox, when set (the demo), receives every message instead of SMTP/SMS.
+	mailbox *devMailbox
+}
+
+type smtpConfig struct {
+	Host, Username, PasswordFile, From, TLS, CAFile string
+	Port                                           int
+}
+
+type smsConfig struct {
+	Provider, URL, AccountSID, TokenFile, From string
+}
+
+func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file with the 32-byte (64 hex digits) key that protects codes, flows and the outbox; required with PostgreSQL (the same on every node), generated under --data-dir with SQLite")
+	fs.DurationVar(&c.MinDelay, "flow-min-delay", flow.DefaultMinDelay, "response floor of the identify and send-code steps, so every account answers in the same time")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for emails (empty: emails wait in the outbox)")
+	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP port")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "SMTP AUTH user name")
+	fs.StringVar(&c.SMTP.PasswordFile, "smtp-password-file", "", "file holding the SMTP AUTH password")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "", "From header of emails, e.g. \"IT Self-Service <noreply@example.com>\"")
+	fs.StringVar(&c.SMTP.TLS, "smtp-tls", notify.TLSStartTLS, "SMTP TLS: starttls (required), opportunistic, tls (implicit, port 465) or none")
+	fs.StringVar(&c.SMTP.CAFile, "smtp-ca-file", "", "PEM CA bundle that verifies the SMTP server (default: the system's)")
+	fs.StringVar(&c.SMS.Provider, "sms-provider", "", "platform SMS provider: twilio or webhook (empty: SMS wait in the outbox unless a tenant has its own)")
+	fs.StringVar(&c.SMS.URL, "sms-url", "", "Twilio-compatible API base URL, or the webhook URL")
+	fs.StringVar(&c.SMS.AccountSID, "sms-account-sid", "", "Twilio account SID")
+	fs.StringVar(&c.SMS.TokenFile, "sms-token-file", "", "file holding the Twilio auth token or the webhook signing key")
+	fs.StringVar(&c.SMS.From, "sms-from", "", "sender number or name of SMS")
+}
+
+// loadSecretKey reads --secret-key-file, or generates one under the data
+// directory with SQLite.
+func loadSecretKey(c selfServiceConfig, sc storageConfig, log *slog.Logger) ([]byte, error) {
+	path := c.SecretKeyFile
+	if path == "" {
+		if sc.DatabaseURL != "" {
+			return nil, fmt.Errorf("--secret-key-file (%s) is required with PostgreSQL: every node needs the same key; create one with `openssl rand -hex 32 > secret.key`", envName("secret-key-file"))
+		}
+		path = filepath.Join(sc.DataDir, secretKeyName)
+		if err := generateSecretFile(path); err != nil {
+			return nil, fmt.Errorf("secret key %s: %w", path, err)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--secret-key-file (%s): %w", envName("secret-key-file"), err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("--secret-key-file (%s) %s: want at least 64 hex digits (32 bytes)", envName("secret-key-file"), path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the secret key file is readable by others; chmod 600 it", slog.String("path", path))
+	}
+	return key, nil
+}
+
+func generateSecretFile(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	_, err = fmt.Fprintln(f, hex.EncodeToString(b))
+	return errors.Join(err, f.Close())
+}
+
+// subkey derives a key for one purpose from the secret key, so that no two
+// uses share a key.
+func subkey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("latchkey/" + purpose))
+	return m.Sum(nil)
+}
+
+// selfService is the wired self-service part of a node.
+type selfService struct {
+	engine  *flow.Engine
+	account *pages.Account
+	worker  *notify.Worker
+	outbox  *notify.Outbox
+	captcha func(string) ([]byte, error)
+}
+
+// newSelfService wires the flow engine, sessions, settings and the
+// notification outbox of a node.
+func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links tenants.LinkBuilder, log *slog.Logger) (*selfService, error) {
+	c := cfg.SelfService
+	if len(c.secretKey) < 32 {
+		return nil, errors.New("no secret key loaded (see --secret-key-file)")
+	}
+	sealer, err := notify.NewSealer(subkey(c.secretKey, "outbox"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("outbox sealer: %w", err)
+	}
+	w := &notify.Worker{Store: st, Sealer: sealer, Logger: log.With(slog.String("component", "notify"))}
+	if c.mailbox != nil {
+		w.Email, w.SMS = c.mailbox, c.mailbox
+	} else {
+		if w.Email, err = smtpSender(c.SMTP); err != nil {
+			return nil, err
+		}
+		def, err := smsSender(c.SMS)
+		if err != nil {
+			return nil, err
+		}
+		w.SMS = &notify.Router{Tenant: func(ctx context.Context, id tenants.ID) (tenants.Tenant, error) { return st.Tenant(id).Get(ctx) },
+			Sealer: sealer, Default: def}
+	}
+	outbox := &notify.Outbox{Store: st, Sealer: sealer, Wake: w.Wake}
+	codes := otp.Codes{Key: subkey(c.secretKey, "codes")}
+	hasher := questions.NewHasher(questions.DefaultParams, 0)
+	phoneCheck := func(raw string) (string, string, error) {
+		n, err := phone.Parse(raw, "")
+		return n.E164, n.Region, err
+	}
+	msgr := &messenger{outbox: outbox, log: log}
+	minDelay := c.MinDelay
+	if minDelay == 0 {
+		minDelay = -1
+	}
+	engine, err := flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher,
+		Phone: phoneCheck, Key: subkey(c.secretKey, "flow"), Links: links, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
+		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup}}
+	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox,
+		captcha: func(digits string) ([]byte, error) { return captcha.PNG(digits, 240, 80) }}, nil
+}
+
+func smtpSender(c smtpConfig) (notify.EmailSender, error) {
+	if c.Host == "" {
+		return nil, nil
+	}
+	s := &notify.SMTPSender{Host: c.Host, Port: c.Port, Username: c.Username, From: c.From, TLS: c.TLS}
+	if c.From == "" {
+		return nil, fmt.Errorf("--smtp-from (%s) is required with --smtp-host", envName("smtp-from"))
+	}
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-password-file: %w", err)
+		}
+		s.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-ca-file: %w", err)
+		}
+		s.RootCAs = x509.NewCertPool()
+		if !s.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--smtp-ca-file %s: no PEM certificates", c.CAFile)
+		}
+	}
+	return s, nil
+}
+
+func smsSender(c smsConfig) (notify.SMSSender, error) {
+	secret := ""
+	if c.TokenFile != "" {
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--sms-token-file: %w", err)
+		}
+		secret = strings.TrimRight(string(b), "\r\n")
+	}
+	switch c.Provider {
+	case "":
+		return nil, nil
+	case "twilio":
+		return &notify.TwilioSender{BaseURL: c.URL, AccountSID: c.AccountSID, AuthToken: secret, From: c.From}, nil
+	case "webhook":
+		if c.URL == "" {
+			return nil, errors.New("--sms-url is required with --sms-provider webhook")
+		}
+		return &notify.WebhookSender{URL: c.URL, Key: []byte(secret)}, nil
+	}
+	return nil, fmt.Errorf("--sms-provider %q: want twilio or webhook", c.Provider)
+}
+
+// messenger renders flow messages with the tenant's templates and queues
+// them in the outbox.
+type messenger struct {
+	outbox *notify.Outbox
+	log    *slog.Logger
+}
+
+func (m *messenger) Send(ctx context.Context, t *tenants.Tenant, msg flow.Message) error {
+	d := notify.Data{Code: msg.Code, ExpiresIn: int(msg.ExpiresIn / time.Minute), Action: msg.Action, Username: msg.Username,
+		DisplayName: msg.DisplayName, IP: msg.IP, UserAgent: msg.UserAgent, ReportURL: msg.ReportURL, Time: msg.Time}
+	c, err := notify.Render(t, msg.Kind, msg.Lang, d)
+	var warn *notify.TemplateWarning
+	if errors.As(err, &warn) {
+		m.log.WarnContext(ctx, "tenant template failed; default used", slog.String("kind", msg.Kind), slog.Any("err", err))
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("render %s: %w", msg.Kind, err)
+	}
+	_, err = m.outbox.Enqueue(ctx, t.ID, msg.Channel, msg.Kind, msg.To, c)
+	return err
+}

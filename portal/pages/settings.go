@@ -1,0 +1,288 @@
+package pages
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/latchkey/latchkey/portal/factor/questions"
+	"github.com/latchkey/latchkey/portal/flow"
+	"github.com/latchkey/latchkey/portal/session"
+	"github.com/latchkey/latchkey/portal/settings"
+	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/store"
+)
+
+const pendingCookie = "lk_pending"
+
+// Account holds what the signed-in pages need.
+type Account struct {
+	Store    store.Store
+	Sessions *session.Manager
+	Settings *settings.Service
+	// Key signs the settings forms' CSRF tokens (≥32 bytes).
+	Key []byte
+}
+
+func (h *Handlers) registerAccount(r fiber.Router) {
+	r.Get("/settings", h.settingsPage)
+	r.Post("/settings/contact", h.withStepUp(h.settingsContact))
+	r.Post("/settings/verify", h.withStepUp(h.settingsVerify))
+	r.Post("/settings/questions", h.withStepUp(h.settingsQuestions))
+	r.Post("/settings/remove", h.withStepUp(h.settingsRemove))
+	r.Post("/signout", h.signout)
+	r.Get("/me", h.me)
+}
+
+// signedIn starts the user's session when a sign-in flow finishes, or
+// rotates the current one when the same user re-authenticated (step-up, R36).
+func (h *Handlers) signedIn(c *fiber.Ctx, userID string) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	ts := h.Account.Store.Tenant(t.ID)
+	name := session.CookieName(h.TLS)
+	if old := utils.CopyString(c.Cookies(name)); old != "" {
+		if s, err := h.Account.Sessions.Get(ctx, ts, old); err == nil && s.UserID == userID {
+			tok, _, err := h.Account.Sessions.StepUp(ctx, ts, old)
+			if err != nil {
+				return err
+			}
+			h.sessionCookie(c, tok)
+			return nil
+		}
+	}
+	cl := client(c)
+	tok, _, err := h.Account.Sessions.Start(ctx, ts, userID, cl.IP, cl.UserAgent)
+	if err != nil {
+		return err
+	}
+	h.sessionCookie(c, tok)
+	return nil
+}
+
+func (h *Handlers) sessionCookie(c *fiber.Ctx, tok string) {
+	ck := &fiber.Cookie{Name: session.CookieName(h.TLS), Value: tok, Path: "/", HTTPOnly: true, Secure: h.TLS, SameSite: fiber.CookieSameSiteLaxMode}
+	if tok == "" {
+		ck.Expires, ck.MaxAge = time.Unix(1, 0), -1
+	}
+	c.Cookie(ck)
+}
+
+// current returns the session of the request, or false (R38: the session is
+// looked up in the host's tenant only, so another tenant's cookie finds
+// nothing).
+func (h *Handlers) current(c *fiber.Ctx) (tenants.Session, string, bool) {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	tok := utils.CopyString(c.Cookies(session.CookieName(h.TLS)))
+	if tok == "" || t == nil {
+		return tenants.Session{}, "", false
+	}
+	s, err := h.Account.Sessions.Get(ctx, h.Account.Store.Tenant(t.ID), tok)
+	if err != nil {
+		return tenants.Session{}, "", false
+	}
+	return s, tok, true
+}
+
+func (h *Handlers) csrf(s tenants.Session) string {
+	m := hmac.New(sha256.New, h.Account.Key)
+	m.Write([]byte("csrf\x00" + s.ID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// withStepUp guards a settings change: a live session, its CSRF token, and a
+// recent authentication (R37) — otherwise 403 with a way to confirm.
+func (h *Handlers) withStepUp(next func(c *fiber.Ctx, s tenants.Session) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		s, _, ok := h.current(c)
+		if !ok {
+			return h.renderStatus(c, fiber.StatusUnauthorized, "settings.signedout")
+		}
+		if !hmac.Equal([]byte(c.FormValue("csrf")), []byte(h.csrf(s))) {
+			return h.renderStatus(c, fiber.StatusForbidden, "settings.csrf")
+		}
+		if !h.Account.Sessions.RecentlyAuthenticated(s) {
+			return h.renderStatus(c, fiber.StatusForbidden, "settings.stepup")
+		}
+		return next(c, s)
+	}
+}
+
+type statusBody struct {
+	Key      string
+	StepUp   string // the re-authentication link
+	SignedIn bool
+}
+
+func (h *Handlers) renderStatus(c *fiber.Ctx, status int, key string) error {
+	b := statusBody{Key: key}
+	if s, _, ok := h.current(c); ok {
+		b.SignedIn = true
+		if u, err := h.Account.Store.Tenant(tenants.From(c.UserContext()).ID).GetUser(c.UserContext(), s.UserID); err == nil {
+			b.StepUp = "/enroll?username=" + url.QueryEscape(u.Username)
+		}
+	}
+	p, err := h.page(c, key+".title", "/settings", b)
+	if err != nil {
+		return err
+	}
+	return h.render(c, status, "settings_status", p)
+}
+
+type settingsBody struct {
+	O          settings.Overview
+	CSRF       string
+	Pending    string // kind of a pending verification
+	PendingTo  string
+	Error      string
+	Notice     string
+	StepUp     bool // a recent authentication allows changes now
+	StepUpLink string
+	Slots      []int
+}
+
+func (h *Handlers) settingsPage(c *fiber.Ctx) error {
+	s, _, ok := h.current(c)
+	if !ok {
+		return c.Redirect("/enroll", fiber.StatusSeeOther)
+	}
+	return h.showSettings(c, s, fiber.StatusOK, "", utils.CopyString(c.Query("notice")))
+}
+
+func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, errKey, notice string) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	o, err := h.Account.Settings.Overview(ctx, t, s.UserID)
+	if err != nil {
+		return err
+	}
+	b := settingsBody{O: o, CSRF: h.csrf(s), Error: errKey, StepUp: h.Account.Sessions.RecentlyAuthenticated(s),
+		StepUpLink: "/enroll?username=" + url.QueryEscape(o.User.Username)}
+	if notice == "saved" || notice == "sent" {
+		b.Notice = "settings.notice." + notice
+	}
+	for i := range o.QuestionsRequired {
+		b.Slots = append(b.Slots, i)
+	}
+	if tok := utils.CopyString(c.Cookies(h.cookieName(pendingCookie))); tok != "" {
+		if kind, to, err := h.Account.Settings.Pending(ctx, t, s.UserID, tok); err == nil {
+			b.Pending, b.PendingTo = kind, to
+		}
+	}
+	p, err := h.page(c, "settings.title", "/settings", b)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.render(c, status, "settings", p)
+}
+
+func (h *Handlers) settingsContact(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	kind := utils.CopyString(c.FormValue("kind"))
+	tok, err := h.Account.Settings.StartContact(ctx, tenants.From(ctx), s.UserID, kind, utils.CopyString(c.FormValue("value")), client(c))
+	switch {
+	case errors.Is(err, settings.ErrBadEmail):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.email", "")
+	case errors.Is(err, settings.ErrBadPhone):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.phone", "")
+	case err != nil:
+		return err
+	}
+	h.setCookie(c, pendingCookie, tok, 15*time.Minute)
+	return c.Redirect("/settings?notice=sent", fiber.StatusSeeOther)
+}
+
+func (h *Handlers) settingsVerify(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	tok := utils.CopyString(c.Cookies(h.cookieName(pendingCookie)))
+	err := h.Account.Settings.ConfirmContact(ctx, tenants.From(ctx), s.UserID, tok, utils.CopyString(c.FormValue("code")), client(c))
+	switch {
+	case errors.Is(err, settings.ErrWrongCode):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.wrong", "")
+	case errors.Is(err, settings.ErrCodeExpired):
+		h.setCookie(c, pendingCookie, "", -1)
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.dead", "")
+	case err != nil:
+		return err
+	}
+	h.setCookie(c, pendingCookie, "", -1)
+	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
+}
+
+func (h *Handlers) settingsQuestions(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	var qs, as []string
+	for i := range 10 {
+		q, ok := formValue(c, "q"+itoa(int64(i)))
+		if !ok {
+			break
+		}
+		a, _ := formValue(c, "a"+itoa(int64(i)))
+		qs, as = append(qs, q), append(as, a)
+	}
+	err := h.Account.Settings.SetQuestions(ctx, tenants.From(ctx), s.UserID, qs, as, client(c))
+	switch {
+	case errors.Is(err, settings.ErrAdminNoQs):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.admin_questions", "")
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		if isValidation(err) {
+			return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.questions", "")
+		}
+		return err
+	}
+	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
+}
+
+// isValidation tells a user's setup mistake from a server failure.
+func isValidation(err error) bool {
+	return errors.Is(err, questions.ErrInvalidSetup) || errors.Is(err, flow.ErrInvalidInput)
+}
+
+func (h *Handlers) settingsRemove(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	err := h.Account.Settings.Remove(ctx, tenants.From(ctx), s.UserID, utils.CopyString(c.FormValue("factor")), client(c))
+	switch {
+	case errors.Is(err, settings.ErrNotRemovable):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.directory", "")
+	case errors.Is(err, settings.ErrLastFactor):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "settings.error.last", "")
+	case err != nil:
+		return err
+	}
+	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
+}
+
+func (h *Handlers) signout(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if s, tok, ok := h.current(c); ok {
+		if !hmac.Equal([]byte(c.FormValue("csrf")), []byte(h.csrf(s))) {
+			return h.renderStatus(c, fiber.StatusForbidden, "settings.csrf")
+		}
+		_ = h.Account.Sessions.End(ctx, h.Account.Store.Tenant(tenants.From(ctx).ID), tok)
+	}
+	h.sessionCookie(c, "")
+	return c.Redirect("/signin", fiber.StatusSeeOther)
+}
+
+// me answers who is signed in, for scripts and tests: 401 without a live
+// session (R12, R13, R38).
+func (h *Handlers) me(c *fiber.Ctx) error {
+	s, _, ok := h.current(c)
+	if !ok {
+		return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "not signed in"})
+	}
+	u, err := h.Account.Store.Tenant(tenants.From(c.UserContext()).ID).GetUser(c.UserContext(), s.UserID)
+	if err != nil {
+		return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "not signed in"})
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"username": u.Username, "display_name": u.DisplayName, "recently_authenticated": h.Account.Sessions.RecentlyAuthenticated(s)})
+}
