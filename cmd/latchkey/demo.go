@@ -21,9 +21,9 @@ import (
 // an in-process connector against a demo directory, a dev mailbox and SMS outbox.
 func newDemoCmd() *cobra.Command {
 	var (
-		sc      storageConfig
-		srv     serverConfig
-		realDir string
+		sc       storageConfig
+		srv      serverConfig
+		realDir  string
 		mailAddr string
 	)
 	cmd := &cobra.Command{

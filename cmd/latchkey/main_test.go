@@ -1,10 +1,10 @@
 package main
 
 import (
-	"crypto/rand"
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"io"
 	"net/http"
 	"strings"

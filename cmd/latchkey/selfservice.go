@@ -49,7 +49,7 @@ type selfServiceConfig struct {
 
 type smtpConfig struct {
 	Host, Username, PasswordFile, From, TLS, CAFile string
-	Port                                           int
+	Port                                            int
 }
 
 type smsConfig struct {

@@ -46,8 +46,8 @@ type state struct {
 	Decoy bool `json:"decoy,omitempty"`
 	// Disabled: the directory account is disabled; verification works, the
 	// action is refused afterwards with "contact the help desk".
-	Disabled bool `json:"disabled,omitempty"`
-	Admin    bool `json:"admin,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+	Admin    bool   `json:"admin,omitempty"`
 	OrgID    string `json:"org,omitempty"`
 	// Required distinct factors from Allowed; Verified so far.
 	Required int              `json:"required"`
@@ -82,10 +82,10 @@ type state struct {
 	Error string `json:"error,omitempty"`
 	Field string `json:"field,omitempty"`
 	// Rules are the password rules the last new password broke.
-	Rules []string `json:"rules,omitempty"`
-	IP        string `json:"ip,omitempty"`
-	UserAgent string `json:"ua,omitempty"`
-	Lang      string `json:"lang,omitempty"`
+	Rules     []string `json:"rules,omitempty"`
+	IP        string   `json:"ip,omitempty"`
+	UserAgent string   `json:"ua,omitempty"`
+	Lang      string   `json:"lang,omitempty"`
 }
 
 // pendingCode is a code sent by email or SMS: only its HMAC is kept.
