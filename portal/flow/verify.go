@@ -338,14 +338,14 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 	for i, q := range st.Questions {
 		h, real := hashes[q]
 		if !real {
-			h, ok = e.dummyHash(ctx), false
+			ok = false
+			if h, err = e.dummyHash(ctx); err != nil {
+				return View{}, answerErr(err)
+			}
 		}
 		match, err := e.Answers.Verify(ctx, h, answers[i])
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "busy") {
-				return View{}, ErrBusy
-			}
-			return View{}, fmt.Errorf("flow: verify answer: %w", err)
+			return View{}, answerErr(err)
 		}
 		ok = ok && match && real
 	}
@@ -356,16 +356,30 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 	return e.failed(ctx, t, f, st, c, "questions")
 }
 
+// answerErr maps a hashing failure: load shedding and ended requests are
+// ErrBusy (try again), anything else an internal error.
+func answerErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "busy") {
+		return ErrBusy
+	}
+	return fmt.Errorf("flow: verify answer: %w", err)
+}
+
 // dummyHash is an argon2id hash that no answer matches, verified in place of
-// a missing one so every account costs the same (R2).
-func (e *Engine) dummyHash(ctx context.Context) string {
-	e.dummyOnce.Do(func() {
+// a missing one so every account costs the same (R2). It is made on first
+// use and kept only once made: a failure (a busy hasher, an ended request)
+// is returned, and the next call tries again.
+func (e *Engine) dummyHash(ctx context.Context) (string, error) {
+	e.dummyMu.Lock()
+	defer e.dummyMu.Unlock()
+	if e.dummy == "" {
 		h, err := e.Answers.Hash(ctx, base64.RawURLEncoding.EncodeToString(e.mac("dummy")))
-		if err == nil {
-			e.dummy = h
+		if err != nil {
+			return "", fmt.Errorf("flow: dummy answer hash: %w", err)
 		}
-	})
-	return e.dummy
+		e.dummy = h
+	}
+	return e.dummy, nil
 }
 
 // CaptchaDigits returns the digits the flow's CAPTCHA image shows.
@@ -460,12 +474,19 @@ func (e *Engine) verifiedFactor(ctx context.Context, t *tenants.Tenant, f tenant
 	if !st.verified(factor) {
 		st.Verified = append(st.Verified, factor)
 	}
+	// Save first: the versioned update is what makes the code or answers
+	// count once (R5). A concurrent submission of the same step loses here
+	// with ErrStale, before it audits or reads anything more.
+	st.Step = StepChoose
+	nf, err := e.save(ctx, f, st)
+	if err != nil {
+		return View{}, err
+	}
 	e.audit(ctx, t, c, "user:"+f.UserID, "factor.verified", "user:"+f.UserID, "success", map[string]string{"factor": string(factor), "flow": f.ID[:12]})
 	if !st.satisfied() {
-		st.Step = StepChoose
-		return e.saveView(ctx, t, f, st)
+		return e.view(ctx, t, nf, st), nil
 	}
-	return e.complete(ctx, t, f, st, c)
+	return e.complete(ctx, t, nf, st, c)
 }
 
 // failed counts a failed verification against the flow, the IP and the
@@ -495,7 +516,9 @@ func (e *Engine) failed(ctx context.Context, t *tenants.Tenant, f tenants.Flow, 
 		if locked {
 			e.audit(ctx, t, c, "system", "selfservice.locked", "user:"+f.UserID, "locked", map[string]string{"until": u.SelfServiceLockedUntil.UTC().Format(time.RFC3339)})
 		}
-	} else if st.Failures >= min(threshold, e.cfg.MaxFlowFailures) {
+	} else if st.Failures >= threshold {
+		// A decoy behaves like an account without earlier failures: locked
+		// at the threshold, else failed at MaxFlowFailures like a real one.
 		locked = true
 	}
 	e.audit(ctx, t, c, "anonymous", "factor.failed", "user:"+f.UserID, "failure", map[string]string{"what": what, "flow": f.ID[:12]})

@@ -1,0 +1,117 @@
+package flow_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/portal/flow"
+	"github.com/latchkey/latchkey/tenants"
+)
+
+// trace is what a user sees of one wrong answer.
+type trace struct {
+	Step     flow.Step
+	Error    string
+	CodeDead bool
+	Result   string
+}
+
+func traceOf(v flow.View) trace { return trace{v.Step, v.Error, v.CodeDead, v.Result} }
+
+// TestWrongCodesLockSelfService_R21: MaxCodeAttempts wrong codes kill the
+// code; the account's failures reaching the tenant's LockoutThreshold lock
+// self-service for it; a new flow for it then runs as a decoy; and a decoy
+// flow shows the same pages at the same failure counts.
+func TestWrongCodesLockSelfService_R21(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *flow.Config) { c.MaxCodeAttempts = 3 }))
+	h.updateTenant(func(t *tenants.Tenant) {
+		t.SelfService.LockoutThreshold, t.SelfService.LockoutDuration = 4, 20*time.Minute
+	})
+	bob := h.account(acct{login: "bob", mail: "bob@corp.example.com"})
+
+	// run makes wrong answers in a flow for login and returns what it saw.
+	run := func(login, to string) []trace {
+		f := h.start(tenants.ActionChange, login)
+		var out []trace
+		code := "000000"
+		if to != "" {
+			code = f.mailCode(tenants.FactorEmail, to)
+		} else {
+			f.choose(tenants.FactorEmail)
+		}
+		for range 3 {
+			out = append(out, traceOf(f.code(wrongCode(code))))
+		}
+		out = append(out, traceOf(f.code(code))) // dead: even the right code fails, uncounted
+		f.resend()
+		if to != "" {
+			if got := h.user(bob.ID).FailedVerifications; got != 3 {
+				t.Errorf("failed verifications = %d, want 3", got)
+			}
+			code = h.codeSince(h.mail.count()-1, to)
+		}
+		out = append(out, traceOf(f.code(wrongCode(code))))
+		return out
+	}
+	want := []trace{
+		{flow.StepCode, "code.wrong", false, ""},
+		{flow.StepCode, "code.wrong", false, ""},
+		{flow.StepCode, "code.wrong", true, ""},
+		{flow.StepCode, "code.dead", true, ""},
+		{flow.StepLocked, "", false, ""},
+	}
+	got := run("bob", "bob@corp.example.com")
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("R21: real account\n%+v\nwant\n%+v", got, want)
+	}
+	u := h.user(bob.ID)
+	if !u.SelfServiceLockedUntil.Equal(t0.Add(20 * time.Minute)) {
+		t.Fatalf("R21: locked until %v", u.SelfServiceLockedUntil)
+	}
+	if len(h.audits("selfservice.locked")) != 1 {
+		t.Error("lockout not audited")
+	}
+
+	// Locked out: a new flow looks normal but sends nothing.
+	n := h.mail.count()
+	f := h.start(tenants.ActionChange, "bob")
+	wantStep(t, f.choose(tenants.FactorEmail), flow.StepCode)
+	if h.mail.count() != n {
+		t.Fatal("R21: a code went to a locked-out account")
+	}
+
+	// A decoy shows the same pages at the same counts.
+	if got := run("nobody", ""); !reflect.DeepEqual(got, want) {
+		t.Fatalf("R1/R21: decoy\n%+v\nwant\n%+v", got, want)
+	}
+
+	// The lockout ends.
+	h.clock.Advance(20 * time.Minute)
+	g := h.start(tenants.ActionChange, "bob")
+	wantStep(t, g.code(g.mailCode(tenants.FactorEmail, "bob@corp.example.com")), flow.StepChangePassword)
+}
+
+// TestDecoyFailsLikeARealAccount_R1_R21: with the default lockout threshold
+// (above the flow's failure limit) a real account's flow and a decoy end the
+// same way after the same number of wrong answers.
+func TestDecoyFailsLikeARealAccount_R1_R21(t *testing.T) {
+	h := newHarness(t)
+	alice(h)
+	run := func(login string) []trace {
+		f := h.start(tenants.ActionReset, login)
+		f.choose(tenants.FactorQuestions)
+		var out []trace
+		for range flow.DefaultMaxFlowFailures {
+			out = append(out, traceOf(f.answer("wrong one", "wrong two", "wrong three")))
+		}
+		return out
+	}
+	real, decoy := run("alice"), run("nobody")
+	if !reflect.DeepEqual(real, decoy) {
+		t.Fatalf("R1: real account\n%+v\ndecoy\n%+v", real, decoy)
+	}
+	if last := real[len(real)-1]; last.Step != flow.StepFailed {
+		t.Fatalf("after %d failures: %+v", flow.DefaultMaxFlowFailures, last)
+	}
+}
