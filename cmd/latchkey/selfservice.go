@@ -164,14 +164,14 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 		w.SMS = &notify.Router{Tenant: func(ctx context.Context, id tenants.ID) (tenants.Tenant, error) { return st.Tenant(id).Get(ctx) },
 			Sealer: sealer, Default: def}
 	}
-	outbox := &notify.Outbox{Store: st, Sealer: sealer, Wake: w.Wake}
+	outbox := &notify.Outbox{Store: st, Sealer: sealer, Wake: w.Wake, Logger: log}
 	codes := otp.Codes{Key: subkey(c.secretKey, "codes")}
 	hasher := questions.NewHasher(questions.DefaultParams, 0)
 	phoneCheck := func(raw string) (string, string, error) {
 		n, err := phone.Parse(raw, "")
 		return n.E164, n.Region, err
 	}
-	msgr := &messenger{outbox: outbox, log: log}
+	msgr := &messenger{outbox: outbox}
 	minDelay := c.MinDelay
 	if minDelay == 0 {
 		minDelay = -1
@@ -240,23 +240,13 @@ func smsSender(c smsConfig) (notify.SMSSender, error) {
 
 // messenger renders flow messages with the tenant's templates and queues
 // them in the outbox.
-type messenger struct {
-	outbox *notify.Outbox
-	log    *slog.Logger
-}
+type messenger struct{ outbox *notify.Outbox }
 
 func (m *messenger) Send(ctx context.Context, t *tenants.Tenant, msg flow.Message) error {
 	d := notify.Data{Code: msg.Code, ExpiresIn: int(msg.ExpiresIn / time.Minute), Action: msg.Action, Username: msg.Username,
 		DisplayName: msg.DisplayName, IP: msg.IP, UserAgent: msg.UserAgent, ReportURL: msg.ReportURL, Time: msg.Time}
-	c, err := notify.Render(t, msg.Kind, msg.Lang, d)
-	var warn *notify.TemplateWarning
-	if errors.As(err, &warn) {
-		m.log.WarnContext(ctx, "tenant template failed; default used", slog.String("kind", msg.Kind), slog.Any("err", err))
-		err = nil
-	}
-	if err != nil {
-		return fmt.Errorf("render %s: %w", msg.Kind, err)
-	}
-	_, err = m.outbox.Enqueue(ctx, t.ID, msg.Channel, msg.Kind, msg.To, c)
+	// Notify renders (SMS get their short forms), logs a broken tenant
+	// template and falls back to the default, then enqueues.
+	_, err := m.outbox.Notify(ctx, t, msg.Channel, msg.Kind, msg.Lang, msg.To, d)
 	return err
 }
