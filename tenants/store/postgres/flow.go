@@ -34,32 +34,15 @@ func scanFlow(row pgx.Row) (tenants.Flow, error) {
 	return f, nil
 }
 
-// bytesOrEmpty is b as stored in a NOT NULL bytea column.
-func bytesOrEmpty(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // CreateFlow stores a new flow at version 1.
 func (ts tenantStore) CreateFlow(ctx context.Context, f tenants.Flow) (tenants.Flow, error) {
 	if err := check.Flow(f, true); err != nil {
 		return tenants.Flow{}, fmt.Errorf("create flow: %w", err)
 	}
-	now := ts.s.timestamp()
-	var out tenants.Flow
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		if err := ts.mustExist(ctx, tx); err != nil {
-			return err
-		}
-		var err error
-		out, err = scanFlow(tx.QueryRow(ctx, `INSERT INTO flows (`+flowColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING `+flowColumns,
-			ts.id, f.ID, string(f.Action), string(f.Channel), nullable(f.UserID), bytesOrEmpty(f.State),
-			storedTime(f.ExpiresAt), now))
-		return classify(err)
-	})
+	out, err := one(ctx, ts, true, scanFlow, `INSERT INTO flows (`+flowColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING `+flowColumns,
+		ts.id, f.ID, string(f.Action), string(f.Channel), nullable(f.UserID), check.NotNil(f.State),
+		storedTime(f.ExpiresAt), ts.s.timestamp())
 	if err != nil {
 		return tenants.Flow{}, fmt.Errorf("create flow: %w", err)
 	}
@@ -71,15 +54,10 @@ func (ts tenantStore) GetFlow(ctx context.Context, id string) (tenants.Flow, err
 	if !check.HexID(id) {
 		return tenants.Flow{}, fmt.Errorf("get flow: %w", store.ErrNotFound)
 	}
-	var f tenants.Flow
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		var err error
-		f, err = scanFlow(tx.QueryRow(ctx, `SELECT `+flowColumns+` FROM flows WHERE tenant_id = $1 AND flow_id = $2`,
-			ts.id, id))
-		return err
-	})
+	f, err := one(ctx, ts, false, scanFlow, `SELECT `+flowColumns+` FROM flows WHERE tenant_id = $1 AND flow_id = $2`,
+		ts.id, id)
 	if err != nil {
-		return tenants.Flow{}, fmt.Errorf("get flow: %w", classify(err))
+		return tenants.Flow{}, fmt.Errorf("get flow: %w", err)
 	}
 	return f, nil
 }
@@ -100,7 +78,7 @@ func (ts tenantStore) UpdateFlow(ctx context.Context, f tenants.Flow) (tenants.F
 		out, err = scanFlow(tx.QueryRow(ctx, `UPDATE flows
 			SET user_id = $4, state = $5, expires_at = $6, version = version + 1, updated_at = $7
 			WHERE tenant_id = $1 AND flow_id = $2 AND version = $3 RETURNING `+flowColumns,
-			ts.id, f.ID, f.Version, nullable(f.UserID), bytesOrEmpty(f.State), storedTime(f.ExpiresAt),
+			ts.id, f.ID, f.Version, nullable(f.UserID), check.NotNil(f.State), storedTime(f.ExpiresAt),
 			ts.s.timestamp()))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return classify(err)
@@ -146,23 +124,4 @@ func (ts tenantStore) PurgeFlows(ctx context.Context, before time.Time) (int, er
 		return 0, fmt.Errorf("purge flows: %w", err)
 	}
 	return int(n), nil
-}
-
-// exec runs one statement whose first parameter is the tenant in a
-// transaction scoped to it and returns how many rows it changed (none for a
-// malformed tenant id, which names no tenant).
-func (ts tenantStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	if !validID(ts.id) {
-		return 0, nil
-	}
-	var n int64
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sql, append([]any{ts.id}, args...)...)
-		if err != nil {
-			return classify(err)
-		}
-		n = tag.RowsAffected()
-		return nil
-	})
-	return n, err
 }

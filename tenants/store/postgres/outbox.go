@@ -60,7 +60,7 @@ func (ts tenantStore) EnqueueMessage(ctx context.Context, m tenants.OutboxMessag
 		var err error
 		out, err = scanMessage(tx.QueryRow(ctx, `INSERT INTO outbox (`+messageColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, NULL, '', $8, NULL) RETURNING `+messageColumns,
-			ts.id, m.ID, string(m.Channel), m.Kind, m.To, bytesOrEmpty(m.Sealed), next, now))
+			ts.id, m.ID, string(m.Channel), m.Kind, m.To, check.NotNil(m.Sealed), next, now))
 		return err
 	})
 	if err != nil {
@@ -87,14 +87,18 @@ func (ts tenantStore) ClaimMessages(ctx context.Context, now time.Time, lease ti
 	at := storedTime(now)
 	var out []tenants.OutboxMessage
 	err := ts.run(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE outbox SET lease_until = $3
-			WHERE tenant_id = $1 AND message_id IN (
+		// The CTE is materialised: a "message_id IN (SELECT … LIMIT …
+		// SKIP LOCKED)" subquery may be run more than once by the planner
+		// and then lease more than limit rows.
+		rows, err := tx.Query(ctx, `WITH due AS MATERIALIZED (
 				SELECT message_id FROM outbox
 				WHERE tenant_id = $1 AND state = 'pending' AND next_attempt_at <= $2
 				  AND (lease_until IS NULL OR lease_until <= $2)
 				ORDER BY created_at, message_id LIMIT $4
 				FOR UPDATE SKIP LOCKED)
-			RETURNING `+messageColumns, ts.id, at, storedTime(now.Add(lease)), limit)
+			UPDATE outbox SET lease_until = $3
+			FROM due WHERE outbox.tenant_id = $1 AND outbox.message_id = due.message_id
+			RETURNING `+qualified("outbox", messageColumns), ts.id, at, storedTime(now.Add(lease)), limit)
 		if err != nil {
 			return err
 		}
@@ -114,6 +118,15 @@ func (ts tenantStore) ClaimMessages(ctx context.Context, now time.Time, lease ti
 	return out, nil
 }
 
+// qualified prefixes every column of a column list with table.
+func qualified(table, columns string) string {
+	fields := strings.Split(columns, ",")
+	for i, f := range fields {
+		fields[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
 // MarkMessageSent records the delivery of a pending message.
 func (ts tenantStore) MarkMessageSent(ctx context.Context, id string, at time.Time) error {
 	if err := check.Time("mark message sent", at); err != nil {
@@ -124,12 +137,12 @@ func (ts tenantStore) MarkMessageSent(ctx context.Context, id string, at time.Ti
 
 // MarkMessageFailed records a failed attempt of a pending message.
 func (ts tenantStore) MarkMessageFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error {
-	errText = check.LastError(errText)
+	errText, err := check.Failure(errText, next, dead)
+	if err != nil {
+		return err
+	}
 	if dead {
 		return ts.settle(ctx, "mark message failed", id, `state = 'dead', last_error = $3`, errText)
-	}
-	if err := check.Time("mark message failed", next); err != nil {
-		return err
 	}
 	return ts.settle(ctx, "mark message failed", id, `last_error = $3, next_attempt_at = $4`, errText, storedTime(next))
 }
@@ -172,15 +185,10 @@ func (ts tenantStore) GetMessage(ctx context.Context, id string) (tenants.Outbox
 	if !validID(id) {
 		return tenants.OutboxMessage{}, fmt.Errorf("get message: %w", store.ErrNotFound)
 	}
-	var m tenants.OutboxMessage
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		var err error
-		m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM outbox
-			WHERE tenant_id = $1 AND message_id = $2`, ts.id, id))
-		return err
-	})
+	m, err := one(ctx, ts, false, scanMessage, `SELECT `+messageColumns+` FROM outbox
+		WHERE tenant_id = $1 AND message_id = $2`, ts.id, id)
 	if err != nil {
-		return tenants.OutboxMessage{}, fmt.Errorf("get message: %w", classify(err))
+		return tenants.OutboxMessage{}, fmt.Errorf("get message: %w", err)
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -47,9 +48,11 @@ func newFixture(t *testing.T, opts ...postgres.Option) fixture {
 		if _, err := ts.CreateOrganisation(t.Context(), tenants.Organisation{Name: "staff"}); err != nil {
 			t.Fatalf("CreateOrganisation: %v", err)
 		}
-		if _, err := ts.CreateUser(t.Context(), tenants.User{Username: "user-" + slug}); err != nil {
+		u, err := ts.CreateUser(t.Context(), tenants.User{Username: "user-" + slug})
+		if err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
+		addSelfService(t, ts, slug, u.ID)
 		if _, err := ts.AppendAudit(t.Context(), tenants.AuditEvent{Actor: "system", Action: "test"}); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
 		}
@@ -89,6 +92,34 @@ func newFixture(t *testing.T, opts ...postgres.Option) fixture {
 	f.a, f.hostA2 = mk("alpha")
 	f.b, f.hostB2 = mk("bravo")
 	return f
+}
+
+// hexOf is the 64-hex-digit id the fixture gives a flow or session.
+func hexOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// addSelfService gives the fixture's tenant slug a flow and a session of
+// user, a counter and a due outbox message, through the store.
+func addSelfService(t *testing.T, ts store.TenantStore, slug, user string) {
+	t.Helper()
+	now := time.Now()
+	if _, err := ts.CreateFlow(t.Context(), tenants.Flow{ID: hexOf("flow-" + slug), Action: tenants.ActionReset,
+		UserID: user, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreateFlow: %v", err)
+	}
+	if _, err := ts.CreateSession(t.Context(), tenants.Session{ID: hexOf("session-" + slug), UserID: user,
+		ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if _, err := ts.Hit(t.Context(), "key-"+slug, time.Hour, now, 1); err != nil {
+		t.Fatalf("Hit: %v", err)
+	}
+	if _, err := ts.EnqueueMessage(t.Context(), tenants.OutboxMessage{Channel: tenants.MessageEmail, Kind: "code",
+		To: slug + "@mail.example", Sealed: []byte("sealed")}); err != nil {
+		t.Fatalf("EnqueueMessage: %v", err)
+	}
 }
 
 func getTenantOrFail(t *testing.T, ts store.TenantStore) tenants.Tenant {
@@ -216,6 +247,9 @@ func TestRowLevelSecurityCatalog(t *testing.T) {
 		{"users", "UPDATE", true}, {"users", "TRUNCATE", false},
 		{"connectors", "UPDATE", true}, {"connectors", "DELETE", false}, {"connectors", "TRUNCATE", false},
 		{"join_tokens", "UPDATE", true}, {"join_tokens", "DELETE", false},
+		{"flows", "DELETE", true}, {"flows", "TRUNCATE", false}, {"sessions", "UPDATE", true}, {"sessions", "TRUNCATE", false},
+		{"counters", "DELETE", true}, {"counters", "TRUNCATE", false}, {"outbox", "UPDATE", true}, {"outbox", "TRUNCATE", false},
+		{"outbox", "REFERENCES", false}, {"flows", "TRIGGER", false},
 		{"schema_migrations", "SELECT", true}, {"schema_migrations", "INSERT", false},
 	} {
 		var got bool
@@ -293,6 +327,18 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 		{"insert a join token for B", `INSERT INTO join_tokens (tenant_id, token_id, token_hash, created_at, expires_at)
 			VALUES ($1, gen_random_uuid(), decode(repeat('11', 32), 'hex'), now(), now() + interval '1 hour')`},
 		{"move A's connectors to B", `UPDATE connectors SET tenant_id = $1`},
+		{"insert a flow for B", `INSERT INTO flows (tenant_id, flow_id, action, expires_at, created_at, updated_at)
+			VALUES ($1, repeat('ab', 32), 'reset', now() + interval '1 hour', now(), now())`},
+		{"move A's flows to B", `UPDATE flows SET tenant_id = $1`},
+		{"insert a session for B", `INSERT INTO sessions (tenant_id, session_id, user_id, created_at, last_seen_at, expires_at)
+			VALUES ($1, repeat('cd', 32), gen_random_uuid(), now(), now(), now() + interval '1 hour')`},
+		{"move A's sessions to B", `UPDATE sessions SET tenant_id = $1`},
+		{"insert a counter for B", `INSERT INTO counters (tenant_id, counter_key, window_start, window_end, count)
+			VALUES ($1, 'sms:tenant', now(), now() + interval '1 hour', 1)`},
+		{"move A's counters to B", `UPDATE counters SET tenant_id = $1`},
+		{"insert an outbox message for B", `INSERT INTO outbox (tenant_id, message_id, channel, kind, recipient, sealed, next_attempt_at, created_at)
+			VALUES ($1, gen_random_uuid(), 'email', 'code', 'victim@example', '\x00', now(), now())`},
+		{"move A's outbox messages to B", `UPDATE outbox SET tenant_id = $1`},
 	}
 	for _, w := range writes {
 		err := asApp(t, f.appURL, inA, func(tx pgx.Tx) error {
@@ -308,6 +354,7 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 		for table, col := range map[string]string{
 			"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
 			"connectors": "name", "join_tokens": "created_by",
+			"flows": "action", "sessions": "ip", "counters": "counter_key", "outbox": "kind",
 		} {
 			// No tenant filter at all: only A's rows come back.
 			if n := count(t, tx, "SELECT count(*) FROM "+table+" WHERE tenant_id <> $1", f.a.ID); n != 0 {
@@ -327,7 +374,7 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 				t.Errorf("%s: A's context updated %d of B's rows (R41)", table, tag.RowsAffected())
 			}
 		}
-		for _, table := range []string{"users", "tenant_hosts"} {
+		for _, table := range []string{"users", "tenant_hosts", "flows", "sessions", "counters", "outbox"} {
 			tag, err := tx.Exec(t.Context(), "DELETE FROM "+table+" WHERE tenant_id = $1", f.b.ID)
 			if err != nil {
 				return err
@@ -407,6 +454,8 @@ func TestLookupPolicies(t *testing.T) {
 			"organisations": {"staff"}, "users": {"user-alpha"}, "audit_events": {"test"},
 			"connectors": {"dc-alpha"}, "join_tokens": {"by-alpha"},
 			"connector_presence": {"node-alpha"}, "connector_commands": {strings.Repeat("a", 32)},
+			"flows": {hexOf("flow-alpha")}, "sessions": {hexOf("session-alpha")}, "counters": {"key-alpha"},
+			"outbox": {"alpha@mail.example"},
 		}},
 		// The relay's settings open nothing to the application role: the inbox
 		// is a function returning tenant ids, the sweep may only delete.
@@ -436,6 +485,10 @@ func TestLookupPolicies(t *testing.T) {
 						"UPDATE tenant_hosts SET is_primary = true",
 						"DELETE FROM tenant_hosts",
 						"UPDATE connectors SET revoked_at = now()",
+						"UPDATE outbox SET state = 'dead'",
+						"DELETE FROM flows",
+						"UPDATE sessions SET revoked_at = now()",
+						"UPDATE counters SET count = count + 1000",
 					} {
 						tag, err := tx.Exec(t.Context(), sql)
 						if err != nil {

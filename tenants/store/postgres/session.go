@@ -34,28 +34,14 @@ func scanSession(row pgx.Row) (tenants.Session, error) {
 // CreateSession stores a session as given; CreatedAt and LastSeenAt default
 // to now.
 func (ts tenantStore) CreateSession(ctx context.Context, s tenants.Session) (tenants.Session, error) {
-	if err := check.Session(s); err != nil {
+	s, err := check.NewSession(s, ts.s.timestamp())
+	if err != nil {
 		return tenants.Session{}, fmt.Errorf("create session: %w", err)
 	}
-	now := ts.s.timestamp()
-	if s.CreatedAt.IsZero() {
-		s.CreatedAt = now
-	}
-	if s.LastSeenAt.IsZero() {
-		s.LastSeenAt = now
-	}
-	var out tenants.Session
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		if err := ts.mustExist(ctx, tx); err != nil {
-			return err
-		}
-		var err error
-		out, err = scanSession(tx.QueryRow(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+sessionColumns,
-			ts.id, s.ID, s.UserID, nullTime(s.AuthAt), storedTime(s.CreatedAt), storedTime(s.LastSeenAt),
-			storedTime(s.ExpiresAt), nullTime(s.RevokedAt), s.IP, s.UserAgent))
-		return classify(err)
-	})
+	out, err := one(ctx, ts, true, scanSession, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+sessionColumns,
+		ts.id, s.ID, s.UserID, nullTime(s.AuthAt), storedTime(s.CreatedAt), storedTime(s.LastSeenAt),
+		storedTime(s.ExpiresAt), nullTime(s.RevokedAt), s.IP, s.UserAgent)
 	if err != nil {
 		return tenants.Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -68,15 +54,10 @@ func (ts tenantStore) GetSession(ctx context.Context, id string) (tenants.Sessio
 	if !check.HexID(id) {
 		return tenants.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	}
-	var s tenants.Session
-	err := ts.run(ctx, func(tx pgx.Tx) error {
-		var err error
-		s, err = scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions
-			WHERE tenant_id = $1 AND session_id = $2`, ts.id, id))
-		return err
-	})
+	s, err := one(ctx, ts, false, scanSession, `SELECT `+sessionColumns+` FROM sessions
+		WHERE tenant_id = $1 AND session_id = $2`, ts.id, id)
 	if err != nil {
-		return tenants.Session{}, fmt.Errorf("get session: %w", classify(err))
+		return tenants.Session{}, fmt.Errorf("get session: %w", err)
 	}
 	return s, nil
 }

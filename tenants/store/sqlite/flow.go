@@ -32,14 +32,6 @@ func (ts tenantStore) scanFlow(r scanner) (tenants.Flow, error) {
 	return f, nil
 }
 
-// state is a flow's State as stored (never NULL).
-func state(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // CreateFlow stores a new flow at version 1.
 func (ts tenantStore) CreateFlow(ctx context.Context, f tenants.Flow) (tenants.Flow, error) {
 	if err := check.Flow(f, true); err != nil {
@@ -58,7 +50,7 @@ func (ts tenantStore) CreateFlow(ctx context.Context, f tenants.Flow) (tenants.F
 		var err error
 		out, err = ts.scanFlow(tx.QueryRowContext(ctx, `INSERT INTO flows (tenant_id, `+flowColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING `+flowColumns,
-			ts.id, f.ID, string(f.Action), string(f.Channel), nullable(f.UserID), state(f.State), expires,
+			ts.id, f.ID, string(f.Action), string(f.Channel), nullable(f.UserID), check.NotNil(f.State), expires,
 			now.UnixNano(), now.UnixNano()))
 		return mapErr("insert flow", err)
 	})
@@ -95,7 +87,7 @@ func (ts tenantStore) UpdateFlow(ctx context.Context, f tenants.Flow) (tenants.F
 		out, err = ts.scanFlow(tx.QueryRowContext(ctx, `UPDATE flows
 			SET user_id = ?, state = ?, expires_at = ?, version = version + 1, updated_at = ?
 			WHERE tenant_id = ? AND flow_id = ? AND version = ? RETURNING `+flowColumns,
-			nullable(f.UserID), state(f.State), expires, ts.s.clock().UnixNano(), ts.id, f.ID, f.Version))
+			nullable(f.UserID), check.NotNil(f.State), expires, ts.s.clock().UnixNano(), ts.id, f.ID, f.Version))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ts.flowMissingOrConflict(ctx, tx, f.ID)
 		}

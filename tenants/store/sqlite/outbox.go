@@ -63,7 +63,7 @@ func (ts tenantStore) EnqueueMessage(ctx context.Context, m tenants.OutboxMessag
 		var err error
 		out, err = ts.scanMessage(tx.QueryRowContext(ctx, `INSERT INTO outbox (tenant_id, `+messageColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, '', ?, NULL) RETURNING `+messageColumns,
-			ts.id, m.ID, string(m.Channel), m.Kind, m.To, state(m.Sealed), nextN, now.UnixNano()))
+			ts.id, m.ID, string(m.Channel), m.Kind, m.To, check.NotNil(m.Sealed), nextN, now.UnixNano()))
 		return mapErr("insert message", err)
 	})
 	if err != nil {
@@ -145,12 +145,12 @@ func (ts tenantStore) MarkMessageSent(ctx context.Context, id string, at time.Ti
 
 // MarkMessageFailed records a failed attempt of a pending message.
 func (ts tenantStore) MarkMessageFailed(ctx context.Context, id string, errText string, next time.Time, dead bool) error {
-	errText = check.LastError(errText)
+	errText, err := check.Failure(errText, next, dead)
+	if err != nil {
+		return err
+	}
 	if dead {
 		return ts.settle(ctx, "mark message failed", id, `state = 'dead', last_error = ?`, errText)
-	}
-	if err := check.Time("mark message failed", next); err != nil {
-		return err
 	}
 	n, err := toNanos("mark message failed", next)
 	if err != nil {

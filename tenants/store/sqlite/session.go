@@ -29,15 +29,9 @@ func (ts tenantStore) scanSession(r scanner) (tenants.Session, error) {
 // CreateSession stores a session as given; CreatedAt and LastSeenAt default
 // to now.
 func (ts tenantStore) CreateSession(ctx context.Context, s tenants.Session) (tenants.Session, error) {
-	if err := check.Session(s); err != nil {
+	s, err := check.NewSession(s, ts.s.clock())
+	if err != nil {
 		return tenants.Session{}, fmt.Errorf("create session: %w", err)
-	}
-	now := ts.s.clock()
-	if s.CreatedAt.IsZero() {
-		s.CreatedAt = now
-	}
-	if s.LastSeenAt.IsZero() {
-		s.LastSeenAt = now
 	}
 	var args []any
 	// In column order; only AuthAt and RevokedAt may be zero (NULL) here.
@@ -49,7 +43,7 @@ func (ts tenantStore) CreateSession(ctx context.Context, s tenants.Session) (ten
 		args = append(args, n)
 	}
 	var out tenants.Session
-	err := ts.s.write(ctx, func(tx *sql.Tx) error {
+	err = ts.s.write(ctx, func(tx *sql.Tx) error {
 		if err := ts.exists(ctx, tx); err != nil {
 			return err
 		}

@@ -10,7 +10,8 @@
 // # How the suite uses the store
 //
 // Run calls newStore once per top-level group (Tenants, Hosts, Organisations,
-// Users, Audit, Connectors, UnknownTenant) and shares that store between the group's
+// Users, Audit, Connectors, Flows, Sessions, Counters, Outbox, UnknownTenant)
+// and shares that store between the group's
 // subtests. newStore may hand out a fresh database each time or the same one:
 // the suite never assumes a table is empty. It creates every tenant it uses
 // through Platform().CreateTenant with a random slug and random hosts, and
@@ -44,4 +45,36 @@
 //     used, unknown and other tenants' tokens all find nothing.
 //   - Updates never lose a concurrent change; the audit chain stays one
 //     unbroken chain under concurrent appends (audit.Verify accepts it).
+//
+// # Self-service storage
+//
+// The flow, session, counter and outbox methods take their times from the
+// caller, and the suite passes explicit ones (t0, in 2031, not in UTC), never
+// the wall clock; only CreatedAt/UpdatedAt of flows and messages, and the
+// defaults of a session's CreatedAt/LastSeenAt, come from the store's clock.
+// Beyond the comments in tenants/store, the suite holds backends to:
+//   - Flow and session ids are 64 lowercase hex digits: anything else is
+//     ErrInvalid on create and ErrNotFound on lookup. A flow's UserID (empty
+//     for a decoy, R1) and a session's UserID must be one of the tenant's
+//     users (else ErrInvalid); deleting the user deletes its flows and
+//     sessions. Flow state is at most 64 KiB.
+//   - UpdateFlow is a compare-and-swap on Version: of 20 concurrent updates at
+//     one version exactly one succeeds, the others get ErrConflict (R5), and a
+//     replayed step conflicts too. It saves UserID, State and ExpiresAt only.
+//   - TouchSession never moves LastSeenAt or AuthAt back. The revoke-many
+//     methods count (and revoke) live sessions only: not revoked, not expired
+//     at the given time.
+//   - Hit is atomic: 20 concurrent goroutines' hits sum exactly and each hit
+//     sees a count of its own. Windows are [now.Truncate(window), +window),
+//     fixed to the clock; one key counted over windows of different lengths
+//     keeps a counter per length. Keys are 1–256 bytes of UTF-8 without NUL,
+//     compared byte for byte; window ≥ 1µs, n ≥ 1 (else ErrInvalid).
+//   - Purges delete what ended strictly before the given time.
+//   - ClaimMessages leases due messages (pending, NextAttemptAt <= now, lease
+//     lapsed: LeaseUntil <= now) oldest first; two concurrent claimers never
+//     get the same message. Mark* apply only to pending messages: settling a
+//     sent or dead message is ErrConflict. LastError is cut to 1000 bytes.
+//     TenantsWithDueMessages lists tenants by their oldest due message.
+//   - The self-service fields of User and Tenant round-trip; zero times are
+//     stored as none.
 package storetest

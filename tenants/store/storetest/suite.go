@@ -23,6 +23,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Users", userTests},
 		{"Audit", auditTests},
 		{"Connectors", connectorTests},
+		{"Flows", flowTests},
+		{"Sessions", sessionTests},
+		{"Counters", counterTests},
+		{"Outbox", outboxTests},
 		{"UnknownTenant", unknownTenantTests},
 	}
 	for _, g := range groups {

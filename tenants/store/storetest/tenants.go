@@ -25,6 +25,7 @@ var tenantTests = []subTest{
 	{"update refuses references outside the tenant", testTenantUpdateReferences},
 	{"update of canonical host moves the primary flag", testTenantUpdateCanonical},
 	{"concurrent updates lose nothing", testTenantConcurrentUpdate},
+	{"self-service settings round-trip through create, get, list and update", testTenantSelfService},
 	{"not visible from another tenant", testTenantIsolation},
 }
 
@@ -63,20 +64,28 @@ func testTenantCreateGet(t *testing.T, s store.Store) {
 	must(t, "TenantBySlug", err)
 	wantSame(t, "TenantBySlug", bySlug, got)
 
-	all, err := s.Platform().ListTenants(ctx(t))
-	must(t, "ListTenants", err)
-	i := slices.IndexFunc(all, func(x tenants.Tenant) bool { return x.ID == got.ID })
-	if i < 0 {
-		t.Fatalf("ListTenants does not contain %s", slug)
-	}
-	wantSame(t, "ListTenants entry", all[i], got)
-	wantUTC(t, "ListTenants entry", all[i].CreatedAt, all[i].UpdatedAt)
+	listed := listedTenant(t, s, got.ID)
+	wantSame(t, "ListTenants entry", listed, got)
+	wantUTC(t, "ListTenants entry", listed.CreatedAt, listed.UpdatedAt)
 
 	id, err := s.Platform().ResolveHost(ctx(t), platformHost(slug))
 	must(t, "ResolveHost", err)
 	if id != got.ID {
 		t.Errorf("ResolveHost = %s, want %s", id, got.ID)
 	}
+}
+
+// listedTenant returns the tenant with that id from ListTenants, or fails
+// the test now.
+func listedTenant(t *testing.T, s store.Store, id tenants.ID) tenants.Tenant {
+	t.Helper()
+	all, err := s.Platform().ListTenants(ctx(t))
+	must(t, "ListTenants", err)
+	i := slices.IndexFunc(all, func(x tenants.Tenant) bool { return x.ID == id })
+	if i < 0 {
+		t.Fatalf("ListTenants does not contain %s", id)
+	}
+	return all[i]
 }
 
 func testTenantDuplicateSlug(t *testing.T, s store.Store) {

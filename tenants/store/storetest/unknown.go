@@ -69,4 +69,38 @@ func testUnknownTenant(t *testing.T, s store.Store, id tenants.ID) {
 	if err != nil || len(events) != 0 {
 		t.Errorf("ListAudit = %v, %v; want none", events, err)
 	}
+	testUnknownTenantSelfService(t, ts)
+}
+
+// testUnknownTenantSelfService: the self-service methods of a tenant that
+// does not exist store nothing and find nothing.
+func testUnknownTenantSelfService(t *testing.T, ts store.TenantStore) {
+	_, err := ts.CreateFlow(ctx(t), sampleFlow(t, ""))
+	wantErr(t, "CreateFlow", err, store.ErrNotFound)
+	_, err = ts.GetFlow(ctx(t), newHexID(t))
+	wantErr(t, "GetFlow", err, store.ErrNotFound)
+	_, err = ts.CreateSession(ctx(t), sampleSession(t, uuid.NewString()))
+	wantErr(t, "CreateSession", err, store.ErrNotFound)
+	_, err = ts.Hit(ctx(t), "k", hour, t0, 1)
+	wantErr(t, "Hit", err, store.ErrNotFound)
+	if n, err := ts.Count(ctx(t), "k", hour, t0); err != nil || n != 0 {
+		t.Errorf("Count = %d, %v; want 0", n, err)
+	}
+	_, err = ts.EnqueueMessage(ctx(t), sampleMessage(t0))
+	wantErr(t, "EnqueueMessage", err, store.ErrNotFound)
+	if ms, err := ts.ClaimMessages(ctx(t), t0, hour, 10); err != nil || len(ms) != 0 {
+		t.Errorf("ClaimMessages = %v, %v; want none", ms, err)
+	}
+	if ms, err := ts.ListMessages(ctx(t), 10); err != nil || len(ms) != 0 {
+		t.Errorf("ListMessages = %v, %v; want none", ms, err)
+	}
+	for name, purge := range map[string]func() (int, error){
+		"PurgeFlows":        func() (int, error) { return ts.PurgeFlows(ctx(t), t0) },
+		"PurgeCounters":     func() (int, error) { return ts.PurgeCounters(ctx(t), t0) },
+		"RevokeAllSessions": func() (int, error) { return ts.RevokeAllSessions(ctx(t), t0) },
+	} {
+		if n, err := purge(); err != nil || n != 0 {
+			t.Errorf("%s = %d, %v; want 0", name, n, err)
+		}
+	}
 }

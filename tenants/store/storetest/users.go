@@ -23,6 +23,7 @@ var userTests = []subTest{
 	{"list pages by username", testUserList},
 	{"concurrent updates lose nothing", testUserConcurrentUpdate},
 	{"unknown and malformed ids are not found", testUserUnknown},
+	{"self-service fields round-trip; zero times are none", testUserSelfServiceFields},
 	{"not visible from another tenant", testUserIsolation},
 }
 

@@ -105,8 +105,22 @@ func Flow(f tenants.Flow, full bool) error {
 	return nil
 }
 
-// Session checks a session for CreateSession.
-func Session(s tenants.Session) error {
+// NewSession checks a session for CreateSession and fills in its defaults:
+// CreatedAt and LastSeenAt are now when zero.
+func NewSession(s tenants.Session, now time.Time) (tenants.Session, error) {
+	if err := session(s); err != nil {
+		return tenants.Session{}, err
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now
+	}
+	if s.LastSeenAt.IsZero() {
+		s.LastSeenAt = now
+	}
+	return s, nil
+}
+
+func session(s tenants.Session) error {
 	if !HexID(s.ID) {
 		return invalidf("session id %q is not 64 lowercase hex digits", s.ID)
 	}
@@ -196,6 +210,26 @@ func Time(what string, t time.Time) error {
 		return invalidf("%s: time is zero", what)
 	}
 	return nil
+}
+
+// Failure checks the arguments of MarkMessageFailed (a retry needs a time;
+// a dead message ignores it) and returns the error text to store.
+func Failure(errText string, next time.Time, dead bool) (string, error) {
+	if !dead {
+		if err := Time("mark message failed", next); err != nil {
+			return "", err
+		}
+	}
+	return LastError(errText), nil
+}
+
+// NotNil returns b, or an empty slice for nil: the form of a NOT NULL
+// bytes column (a flow's state, a message's sealed content).
+func NotNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // LastError makes a provider's error text storable: valid UTF-8 without NUL
