@@ -36,14 +36,17 @@ type ConnectorRecord struct {
 	SealKey  []byte            // HPKE public key passwords are sealed to
 	Revoked  bool
 	// Domains are the directory domains the connector was enrolled for; a
-	// Request naming a Domain goes only to connectors that serve it.
+	// Request naming a Domain goes only to connectors that serve it. A
+	// connector enrolled without domains (`latchkey-connector enroll`
+	// without --domain, as the install guide shows) serves every domain.
 	Domains []string
 }
 
 // Serves reports whether the connector serves domain (any connector when
-// domain is empty). Domains compare case-insensitively.
+// domain is empty, every domain when it was enrolled without any). Domains
+// compare case-insensitively.
 func (r ConnectorRecord) Serves(domain string) bool {
-	if domain == "" {
+	if domain == "" || len(r.Domains) == 0 {
 		return true
 	}
 	for _, d := range r.Domains {
