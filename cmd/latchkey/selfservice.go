@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +55,7 @@ type smtpConfig struct {
 }
 
 type smsConfig struct {
-	Provider, URL, AccountSID, TokenFile, From string
+	Provider, URL, AccountSID, TokenFile, From, CAFile string
 }
 
 func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
@@ -71,6 +73,7 @@ func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SMS.AccountSID, "sms-account-sid", "", "Twilio account SID")
 	fs.StringVar(&c.SMS.TokenFile, "sms-token-file", "", "file holding the Twilio auth token or the webhook signing key")
 	fs.StringVar(&c.SMS.From, "sms-from", "", "sender number or name of SMS")
+	fs.StringVar(&c.SMS.CAFile, "sms-ca-file", "", "PEM CA bundle that verifies the SMS provider's or webhook's HTTPS server (default: the system's)")
 }
 
 // loadSecretKey reads --secret-key-file, or generates one under the data
@@ -203,16 +206,25 @@ func smtpSender(c smtpConfig) (notify.EmailSender, error) {
 		s.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--smtp-ca-file: %w", err)
-		}
-		s.RootCAs = x509.NewCertPool()
-		if !s.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--smtp-ca-file %s: no PEM certificates", c.CAFile)
+		var err error
+		if s.RootCAs, err = loadCAFile("smtp-ca-file", c.CAFile); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// loadCAFile reads the PEM CA bundle of --flag.
+func loadCAFile(flag, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--%s %s: no PEM certificates", flag, path)
+	}
+	return pool, nil
 }
 
 func smsSender(c smsConfig) (notify.SMSSender, error) {
@@ -224,16 +236,26 @@ func smsSender(c smsConfig) (notify.SMSSender, error) {
 		}
 		secret = strings.TrimRight(string(b), "\r\n")
 	}
+	var client *http.Client // nil: http.DefaultClient, the system's CAs
+	if c.CAFile != "" {
+		pool, err := loadCAFile("sms-ca-file", c.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		client = &http.Client{Transport: tr}
+	}
 	switch c.Provider {
 	case "":
 		return nil, nil
 	case "twilio":
-		return &notify.TwilioSender{BaseURL: c.URL, AccountSID: c.AccountSID, AuthToken: secret, From: c.From}, nil
+		return &notify.TwilioSender{BaseURL: c.URL, AccountSID: c.AccountSID, AuthToken: secret, From: c.From, HTTPClient: client}, nil
 	case "webhook":
 		if c.URL == "" {
 			return nil, errors.New("--sms-url is required with --sms-provider webhook")
 		}
-		return &notify.WebhookSender{URL: c.URL, Key: []byte(secret)}, nil
+		return &notify.WebhookSender{URL: c.URL, Key: []byte(secret), HTTPClient: client}, nil
 	}
 	return nil, fmt.Errorf("--sms-provider %q: want twilio or webhook", c.Provider)
 }
