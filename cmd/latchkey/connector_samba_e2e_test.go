@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +23,6 @@ import (
 // done (none lost, none applied twice), and each user's last password binds.
 func TestConnectorProcessAgainstSambaUnderChaos_R57_R58(t *testing.T) {
 	env := dirtest.Samba(t)
-	work := t.TempDir()
-	bin := filepath.Join(work, "latchkey-connector")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/latchkey/latchkey/cmd/latchkey-connector")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build latchkey-connector: %v\n%s", err, out)
-	}
-
 	// The connector reaches the hub through a proxy that the test can cut.
 	proxy := chaosnet.New(t, "127.0.0.1:1")
 	s, _ := startNode(t, storageConfig{DataDir: t.TempDir()}, func(c *serverConfig) {
@@ -45,57 +34,7 @@ func TestConnectorProcessAgainstSambaUnderChaos_R57_R58(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.enroll.CreateToken(t.Context(), ten.ID, "test", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	writeFile := func(name string, b []byte) string {
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	ca := writeFile("samba-ca.pem", env.CAPEM)
-	pw := writeFile("bind-password", []byte(env.BindPassword+"\n"))
-	cfg := map[string]any{
-		"directory": map[string]any{"urls": []string{env.URL}, "dialect": "ad", "ca_file": ca, "bind_dn": env.BindDN,
-			"bind_password_file": pw, "base_dn": env.BaseDN},
-		"domains": []string{env.Realm},
-		"scope":   map[string]any{"ous": []string{env.ScopeOU}, "writes_per_minute": 1_000_000, "write_burst": 10_000},
-	}
-	cb, _ := json.Marshal(cfg)
-	config := writeFile("config.json", cb)
-	identity := filepath.Join(work, "identity.json")
-
-	_, port, _ := strings.Cut(s.addr(), "127.0.0.1:")
-	enroll := exec.CommandContext(t.Context(), bin, "enroll", "--url", "http://corp.localhost:"+port, "--token-file", "-", "--identity", identity)
-	enroll.Stdin = strings.NewReader(tok.Token + "\n") // pasted, as the operator would
-	if out, err := enroll.CombinedOutput(); err != nil {
-		t.Fatalf("latchkey-connector enroll: %v\n%s", err, out)
-	}
-	var logs bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	run := exec.CommandContext(ctx, bin, "run", "--config", config, "--identity", identity, "--state-dir", filepath.Join(work, "state"))
-	run.Stdout, run.Stderr = &logs, &logs
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = run.Wait()
-		if t.Failed() {
-			t.Logf("connector output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for len(s.hub.Connected(string(ten.ID))) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the connector process never connected:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	logs := startSambaConnector(t, s, ten, env)
 
 	const users, perUser = 20, 10
 	var us []dirtest.User
