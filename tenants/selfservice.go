@@ -103,6 +103,11 @@ type Enrollment struct {
 	// (automatic enrollment) rather than registered by the user.
 	EmailFromDirectory bool `json:"email_from_directory,omitempty"`
 	PhoneFromDirectory bool `json:"phone_from_directory,omitempty"`
+	// TOTP is the authenticator-app secret, when set up.
+	TOTP *TOTPEnrollment `json:"totp,omitempty"`
+	// DeviceReset is when the user asked to remove their devices after losing
+	// one ("reset 2FA"): it takes effect after the waiting period.
+	DeviceResetRequestedAt time.Time `json:"device_reset_requested_at,omitzero"`
 }
 
 // QuestionAnswer is one security question and the argon2id hash of its
