@@ -103,6 +103,27 @@ type Messenger interface {
 	Send(ctx context.Context, t *tenants.Tenant, m Message) error
 }
 
+// Pusher sends push-approval challenges for flows (push/approval).
+type Pusher interface {
+	// Push creates a challenge for the user's device and sends it (FCM,
+	// and it is listed for polling). ok is false when the user has no
+	// device or the push-fatigue limits refuse: the page then looks the
+	// same, but nothing arrives (R1, R29).
+	Push(ctx context.Context, t *tenants.Tenant, userID string, action tenants.Action, c Client) (cid string, number int, ok bool, err error)
+	// Status returns the challenge's state: "pending", "approved",
+	// "denied", "expired" or "reported".
+	Status(ctx context.Context, t *tenants.Tenant, cid string) (string, error)
+}
+
+// TOTP checks authenticator-app codes against a user's sealed seed
+// (portal/factor/totp).
+type TOTP interface {
+	// Verify checks code for the enrollment at now and returns the time
+	// step it matched; a step at or before e.LastCounter is refused
+	// (replay, R26).
+	Verify(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (counter int64, ok bool)
+}
+
 // PhoneChecker validates numbers for SMS (portal/phone): the E.164 form and
 // the ISO region of raw, or an error.
 type PhoneChecker func(raw string) (e164, region string, err error)
@@ -142,6 +163,9 @@ type Deps struct {
 	Codes      Codes
 	Answers    Answers
 	Phone      PhoneChecker
+	// Pusher and TOTP enable those factors; nil leaves them out.
+	Pusher Pusher
+	TOTP   TOTP
 	// Key is the engine's HMAC key (≥32 bytes, from configuration): step
 	// tokens, decoy questions, CAPTCHA digits.
 	Key []byte
