@@ -27,6 +27,10 @@ type View struct {
 	CodeExpiresAt time.Time
 	CodeDead      bool
 	Questions     []string
+	// PushNumber is the number to type on the phone (StepPush) and
+	// PushExpiresAt when the wait ends.
+	PushNumber    int
+	PushExpiresAt time.Time
 	// Error is the catalog key of an inline error and Field its form field;
 	// Rules the password rules a new password broke (tenants.Password… and
 	// directory refusals such as "in_history", "too_young").
@@ -78,6 +82,9 @@ func (e *Engine) view(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st
 	}
 	if st.Code != nil {
 		v.Factor, v.CodeExpiresAt, v.CodeDead = st.Code.Factor, st.Code.ExpiresAt, st.Code.Dead
+	}
+	if st.Push != nil {
+		v.PushNumber, v.PushExpiresAt = st.Push.Number, st.Push.ExpiresAt
 	}
 	if st.satisfied() && !st.Decoy {
 		v.DisplayName = st.DisplayName

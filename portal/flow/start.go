@@ -17,9 +17,22 @@ import (
 	"github.com/latchkey/latchkey/tenants/store"
 )
 
-// Supported are the factors this engine verifies, in the order they are
-// offered. TOTP, push and passkeys plug in with the mobile issue.
-var Supported = []tenants.Factor{tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions}
+// Supported are the factors this engine can verify, in the order they are
+// offered (strongest first). Push and TOTP need Deps.Pusher and Deps.TOTP.
+var Supported = []tenants.Factor{tenants.FactorPush, tenants.FactorTOTP, tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions}
+
+// supports reports whether this engine is configured to verify f.
+func (e *Engine) supports(f tenants.Factor) bool {
+	switch f {
+	case tenants.FactorPush:
+		return e.Pusher != nil
+	case tenants.FactorTOTP:
+		return e.TOTP != nil
+	case tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions:
+		return true
+	}
+	return false
+}
 
 // Startable reports whether a flow may be started for the action from the
 // portal's deep links.
@@ -295,7 +308,7 @@ func Rule(t *tenants.Tenant, org tenants.Organisation, action tenants.Action, ch
 func (e *Engine) allowed(t *tenants.Tenant, r tenants.ChannelRule, admin bool) ([]tenants.Factor, int) {
 	var out []tenants.Factor
 	for _, f := range Supported {
-		if !slices.Contains(r.Allowed, f) {
+		if !slices.Contains(r.Allowed, f) || !e.supports(f) {
 			continue
 		}
 		if f == tenants.FactorQuestions && admin {

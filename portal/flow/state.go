@@ -26,6 +26,8 @@ const (
 	StepFailed          Step = "failed"           // the flow ended without success
 	StepReport          Step = "report"           // "this wasn't me": confirm the report
 	StepActing          Step = "acting"           // the directory operation is under way
+	StepTOTP            Step = "totp"             // enter the authenticator app's code
+	StepPush            Step = "push"             // approve on the phone; the page shows the number
 )
 
 // ActionReport is the pseudo-action of a "this wasn't me" link's flow.
@@ -60,6 +62,8 @@ type state struct {
 	After Step `json:"after,omitempty"`
 	// Code is the pending one-time code.
 	Code *pendingCode `json:"code,omitempty"`
+	// Push is the pending push challenge.
+	Push *pendingPush `json:"push,omitempty"`
 	// Questions are the questions asked (text).
 	Questions []string `json:"questions,omitempty"`
 	// Failures counts failed verifications in this flow.
@@ -86,6 +90,14 @@ type state struct {
 	IP        string   `json:"ip,omitempty"`
 	UserAgent string   `json:"ua,omitempty"`
 	Lang      string   `json:"lang,omitempty"`
+}
+
+// pendingPush is a push challenge the browser waits for. CID is empty for
+// a decoy (or a user without a device): it never gets approved.
+type pendingPush struct {
+	CID       string    `json:"cid,omitempty"`
+	Number    int       `json:"number"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // pendingCode is a code sent by email or SMS: only its HMAC is kept.

@@ -85,6 +85,10 @@ func (h *Handlers) registerFlow(r fiber.Router) {
 		return h.Flow.SubmitCaptcha(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("captcha"), client(c))
 	}))
 	r.Get("/flow/captcha.png", h.captchaImage)
+	r.Post("/flow/totp", h.flowPost(func(c *fiber.Ctx, tok, step string) (flow.View, error) {
+		return h.Flow.SubmitTOTP(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("code"), client(c))
+	}))
+	r.Get("/flow/push/wait", h.pushWait)
 	r.Post("/flow/password", h.flowPost(func(c *fiber.Ctx, tok, step string) (flow.View, error) {
 		return h.Flow.SubmitCurrentPassword(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("password"), client(c))
 	}))
@@ -217,6 +221,7 @@ type flowBody struct {
 	Lockout   string // when the directory lockout would have ended
 	CodeMins  int
 	Questions []questionView
+	PushSeconds int
 }
 
 type ruleView struct {
@@ -271,6 +276,14 @@ func (h *Handlers) flowPage(c *fiber.Ctx) error {
 	if v.Step == flow.StepActing {
 		c.Set("Refresh", "1")
 	}
+	if v.Step == flow.StepPush {
+		// Without JavaScript the page looks again every few seconds; with
+		// it, app.js long-polls /flow/push/wait and reloads once.
+		if done, err := h.Flow.PushDone(ctx, t, h.flowToken(c), client(c)); err == nil && done {
+			return c.Redirect("/flow", fiber.StatusSeeOther)
+		}
+		b.PushSeconds = max(0, int(time.Until(v.PushExpiresAt).Seconds()))
+	}
 	return h.render(c, status, "flow_"+string(v.Step), p)
 }
 
@@ -312,6 +325,32 @@ func (h *Handlers) captchaImage(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Send(png)
+}
+
+// pushWait answers the push page's long poll: it holds the request until
+// the phone answered or about 25 s passed, checking the database (so the
+// answer may arrive on any node) every 500 ms, then says whether to reload.
+// Without JavaScript the page refreshes itself instead.
+func (h *Handlers) pushWait(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	tok := h.flowToken(c)
+	deadline := time.Now().Add(25 * time.Second)
+	for {
+		done, err := h.Flow.PushDone(ctx, t, tok, client(c))
+		if err != nil && !errors.Is(err, flow.ErrNoFlow) {
+			return err
+		}
+		if done || err != nil || time.Now().After(deadline) {
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			return c.JSON(fiber.Map{"done": done || err != nil})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // joinKeys is a template helper: "a b c" of keys.

@@ -54,3 +54,18 @@
     confirm.addEventListener("input", update);
   });
 })();
+
+// The push page: wait for the phone's answer with one long request at a
+// time (no polling storm), then show the next step.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-push-wait]");
+  if (!box || !window.fetch) return;
+  function wait() {
+    fetch("/flow/push/wait", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { done: true }; })
+      .then(function (j) { if (j.done) { window.location.replace("/flow"); } else { wait(); } })
+      .catch(function () { setTimeout(wait, 3000); });
+  }
+  wait();
+})();
