@@ -51,6 +51,10 @@ type Service struct {
 	Now             func() time.Time
 	Rand            io.Reader
 	CodeTTL         time.Duration
+	// TOTP and Devices enable authenticator apps and the mobile app; nil
+	// leaves them out of the page.
+	TOTP    TOTPMaker
+	Devices DeviceEnroller
 }
 
 // Overview is the settings page's data.
@@ -323,6 +327,8 @@ func (s *Service) Remove(ctx context.Context, t *tenants.Tenant, userID, factor 
 			u.Phone, u.PhoneVerified = "", false
 		case "questions":
 			u.Enrollment.Questions = nil
+		case "totp":
+			u.Enrollment.TOTP = nil
 		default:
 			return flow.ErrInvalidInput
 		}
