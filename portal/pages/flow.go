@@ -213,14 +213,14 @@ type flowErrorBody struct {
 
 // flowBody is the data of every step page.
 type flowBody struct {
-	V         flow.View
-	TitleKey  string
-	Pref      tenants.Factor
-	Rules     []ruleView
-	Broken    []string
-	Lockout   string // when the directory lockout would have ended
-	CodeMins  int
-	Questions []questionView
+	V           flow.View
+	TitleKey    string
+	Pref        tenants.Factor
+	Rules       []ruleView
+	Broken      []string
+	Lockout     string // when the directory lockout would have ended
+	CodeMins    int
+	Questions   []questionView
 	PushSeconds int
 }
 

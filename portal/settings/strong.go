@@ -109,3 +109,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, t *tenants.Tenant, userID, to
 	s.notifyFactor(ctx, t, u, c)
 	return nil
 }
+
+// DeviceRemoved audits and notifies the removal of a device.
+func (s *Service) DeviceRemoved(ctx context.Context, t *tenants.Tenant, userID, name string, c flow.Client) {
+	u, err := s.Store.Tenant(t.ID).GetUser(ctx, userID)
+	if err != nil {
+		return
+	}
+	s.audit(ctx, t, u, c, "device.removed")
+	s.notifyFactor(ctx, t, u, c)
+}
