@@ -58,6 +58,13 @@ func testService(t testing.TB) *Service {
 // URI (what the phone's app would store).
 func enroll(t *testing.T, s *Service, tn *tenants.Tenant) (tenants.TOTPEnrollment, string) {
 	t.Helper()
+	e, _, key := newKey(t, s, tn)
+	return e, key.Secret()
+}
+
+// newKey enrolls ann and parses the URI back with pquerna/otp.
+func newKey(t *testing.T, s *Service, tn *tenants.Tenant) (tenants.TOTPEnrollment, string, *otp.Key) {
+	t.Helper()
 	e, uri, err := s.New(tn, "ann@acme.example")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +73,7 @@ func enroll(t *testing.T, s *Service, tn *tenants.Tenant) (tenants.TOTPEnrollmen
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, key.Secret()
+	return e, uri, key
 }
 
 // appCode is what an authenticator app shows at time at (computed by
@@ -273,14 +280,7 @@ func TestSealerKeySeparation(t *testing.T) {
 // same secret and the RFC 6238 parameters, labelled with the issuer.
 func TestURIRoundTrip_R26(t *testing.T) {
 	s := testService(t)
-	e, uri, err := s.New(acme, "ann@acme.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := otp.NewKeyFromURL(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, uri, key := newKey(t, s, acme)
 	seed, err := s.Sealer.OpenSeed(acme.ID, e.Seed)
 	if err != nil {
 		t.Fatal(err)
