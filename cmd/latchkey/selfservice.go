@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/portal/captcha"
 	"github.com/latchkey/latchkey/portal/factor/otp"
 	"github.com/latchkey/latchkey/portal/factor/questions"
+	"github.com/latchkey/latchkey/portal/factor/totp"
 	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/portal/notify"
 	"github.com/latchkey/latchkey/portal/pages"
@@ -179,13 +180,19 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	if minDelay == 0 {
 		minDelay = -1
 	}
-	engine, err := flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher,
+	seeds, err := totp.NewSealer(subkey(c.secretKey, "totp"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("totp sealer: %w", err)
+	}
+	totps := &totp.Service{Sealer: seeds, Log: log}
+	engine, err := flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps,
 		Phone: phoneCheck, Key: subkey(c.secretKey, "flow"), Links: links, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
-		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup}}
+		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps},
+	}
 	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox,
 		captcha: func(digits string) ([]byte, error) { return captcha.PNG(digits, 240, 80) }}, nil
 }

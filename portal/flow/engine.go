@@ -116,12 +116,13 @@ type Pusher interface {
 }
 
 // TOTP checks authenticator-app codes against a user's sealed seed
-// (portal/factor/totp).
+// (portal/factor/totp.Service).
 type TOTP interface {
-	// Verify checks code for the enrollment at now and returns the time
-	// step it matched; a step at or before e.LastCounter is refused
-	// (replay, R26).
-	Verify(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (counter int64, ok bool)
+	// Check checks code for the enrollment at now and returns the time
+	// step it matched; a step at or before e.LastCounter is refused with
+	// an error matching totp.ErrReplay (R26), any other miss with another
+	// error.
+	Check(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (counter int64, err error)
 }
 
 // PhoneChecker validates numbers for SMS (portal/phone): the E.164 form and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/latchkey/latchkey/portal/factor/totp"
 	"github.com/latchkey/latchkey/tenants"
 )
 
@@ -36,28 +37,32 @@ func (e *Engine) SubmitTOTP(ctx context.Context, t *tenants.Tenant, token, stepT
 		return e.failed(ctx, t, f, st, c, "totp")
 	}
 	now := e.Now()
-	counter, ok := e.TOTP.Verify(t, *u.Enrollment.TOTP, code, now)
-	if !ok {
-		st.Error, st.Field = "totp.wrong", "code"
-		return e.failed(ctx, t, f, st, c, "totp")
+	counter, err := e.TOTP.Check(t, *u.Enrollment.TOTP, code, now)
+	checked := err == nil
+	if checked {
+		// Record the step in the user record: of two uses of one code
+		// exactly one passes (UpdateUser re-runs fn on a concurrent change).
+		_, err = ts.UpdateUser(ctx, u.ID, func(u *tenants.User) error {
+			if u.Enrollment.TOTP == nil || counter <= u.Enrollment.TOTP.LastCounter {
+				return errReplay
+			}
+			u.Enrollment.TOTP.LastCounter = counter
+			return nil
+		})
 	}
-	// Record the step in the user record: of two uses of one code exactly
-	// one passes (UpdateUser re-runs fn on a concurrent change).
-	_, err = ts.UpdateUser(ctx, u.ID, func(u *tenants.User) error {
-		if u.Enrollment.TOTP == nil || counter <= u.Enrollment.TOTP.LastCounter {
-			return errReplay
-		}
-		u.Enrollment.TOTP.LastCounter = counter
-		return nil
-	})
-	if errors.Is(err, errReplay) {
+	if errors.Is(err, errReplay) || errors.Is(err, totp.ErrReplay) {
 		st.Error, st.Field = "totp.reused", "code"
 		e.audit(ctx, t, c, "anonymous", "totp.replay", "user:"+u.ID, "denied", nil)
 		e.NotifyUser(ctx, t, u.ID, "factor_changed", nil, c)
 		return e.failed(ctx, t, f, st, c, "totp_replay")
 	}
+	if err != nil && !checked { // wrong, malformed, or a seed that does not open
+		e.Logger.DebugContext(ctx, "totp refused", "err", err)
+		st.Error, st.Field = "totp.wrong", "code"
+		return e.failed(ctx, t, f, st, c, "totp")
+	}
 	if err != nil {
-		return View{}, fmt.Errorf("flow: record TOTP step: %w", err)
+		return View{}, fmt.Errorf("flow: TOTP: %w", err)
 	}
 	return e.verifiedFactor(ctx, t, f, st, tenants.FactorTOTP, c)
 }

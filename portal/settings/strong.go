@@ -14,7 +14,7 @@ import (
 // TOTPMaker makes and checks authenticator-app secrets (portal/factor/totp).
 type TOTPMaker interface {
 	New(t *tenants.Tenant, accountName string) (tenants.TOTPEnrollment, string, error)
-	Verify(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (int64, bool)
+	Check(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (int64, error)
 }
 
 // DeviceEnroller starts a device enrollment (push/approval.Enrollments).
@@ -91,8 +91,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, t *tenants.Tenant, userID, to
 	if err != nil {
 		return err
 	}
-	counter, ok := s.TOTP.Verify(t, p.E, code, s.now())
-	if !ok {
+	counter, err := s.TOTP.Check(t, p.E, code, s.now())
+	if err != nil {
 		return ErrWrongCode
 	}
 	ts := s.Store.Tenant(t.ID)
