@@ -29,7 +29,10 @@ type User struct {
 	SelfServiceLockedUntil time.Time
 	// FrozenAt is set when the user reported "this wasn't me": self-service
 	// stays frozen for the account until an admin lifts it (zero: not frozen).
-	FrozenAt  time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	FrozenAt time.Time
+	// PushHistory is the push-approval history the flow engine keeps for
+	// the user (its own JSON, opaque to the store; nil when there is none).
+	PushHistory []byte
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }

@@ -203,4 +203,29 @@ type TenantStore interface {
 	// ListMessages returns up to limit of the tenant's messages, newest first
 	// (admin view, the demo mailbox).
 	ListMessages(ctx context.Context, limit int) ([]tenants.OutboxMessage, error)
+
+	// Devices (mobile authenticators). CreateDevice stores d (ID set by the
+	// store when empty; CreatedAt now); ErrAlreadyExists when the ID or the
+	// (user, KeyID) pair is taken; ErrInvalid when UserID is not a user.
+	CreateDevice(ctx context.Context, d tenants.Device) (tenants.Device, error)
+	GetDevice(ctx context.Context, id string) (tenants.Device, error)
+	// ListDevices returns the user's devices, oldest first.
+	ListDevices(ctx context.Context, userID string) ([]tenants.Device, error)
+	// UpdateDevice loads the device, applies fn and saves Name, PushToken,
+	// PushTokenUpdatedAt and LastSeenAt (other fields are kept).
+	UpdateDevice(ctx context.Context, id string, fn func(*tenants.Device) error) (tenants.Device, error)
+	DeleteDevice(ctx context.Context, id string) error
+
+	// Push challenges. CreateChallenge stores c (ErrAlreadyExists on a
+	// duplicate CID; the device must be the user's, else ErrInvalid).
+	CreateChallenge(ctx context.Context, c tenants.PushChallenge) error
+	GetChallenge(ctx context.Context, cid string) (tenants.PushChallenge, error)
+	// AnswerChallenge moves the challenge from state from to state to with
+	// reason and AnsweredAt=at in ONE conditional UPDATE and reports whether
+	// this call made the change (false, nil when it had left from);
+	// ErrNotFound when there is no such challenge.
+	AnswerChallenge(ctx context.Context, cid, from, to, reason string, at time.Time) (bool, error)
+	// ListPendingChallenges returns the device's challenges that are pending
+	// and unexpired at now, newest first (the polling path).
+	ListPendingChallenges(ctx context.Context, deviceID string, now time.Time) ([]tenants.PushChallenge, error)
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // tenantTables are the tables the migrations create with a tenant_id column.
-var tenantTables = []string{"audit_events", "connector_commands", "connector_presence", "connectors", "counters", "flows", "join_tokens", "organisations", "outbox", "sessions", "tenant_hosts", "tenants", "users"}
+var tenantTables = []string{"audit_events", "connector_commands", "connector_presence", "connectors", "counters", "devices", "flows", "join_tokens", "organisations", "outbox", "push_challenges", "sessions", "tenant_hosts", "tenants", "users"}
 
 // fixture is two tenants, each with two hosts, an organisation, a user, an
 // audit event and a connector enrolled with a join token, created through the
@@ -101,7 +101,8 @@ func hexOf(s string) string {
 }
 
 // addSelfService gives the fixture's tenant slug a flow and a session of
-// user, a counter and a due outbox message, through the store.
+// user, a counter, a due outbox message and a device of user with a pending
+// push challenge (cid: hexOf("challenge-"+slug)[:32]), through the store.
 func addSelfService(t *testing.T, ts store.TenantStore, slug, user string) {
 	t.Helper()
 	now := time.Now()
@@ -119,6 +120,16 @@ func addSelfService(t *testing.T, ts store.TenantStore, slug, user string) {
 	if _, err := ts.EnqueueMessage(t.Context(), tenants.OutboxMessage{Channel: tenants.MessageEmail, Kind: "code",
 		To: slug + "@mail.example", Sealed: []byte("sealed")}); err != nil {
 		t.Fatalf("EnqueueMessage: %v", err)
+	}
+	d, err := ts.CreateDevice(t.Context(), tenants.Device{UserID: user, Name: "phone-" + slug, Platform: "cli",
+		KeyID: "key-" + slug, PublicKey: []byte("public key")})
+	if err != nil {
+		t.Fatalf("CreateDevice: %v", err)
+	}
+	if err := ts.CreateChallenge(t.Context(), tenants.PushChallenge{CID: hexOf("challenge-" + slug)[:32], UserID: user,
+		DeviceID: d.ID, Purpose: string(tenants.ActionReset), Context: []byte(`{}`), Number: 42, State: "pending",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreateChallenge: %v", err)
 	}
 }
 
@@ -250,6 +261,8 @@ func TestRowLevelSecurityCatalog(t *testing.T) {
 		{"flows", "DELETE", true}, {"flows", "TRUNCATE", false}, {"sessions", "UPDATE", true}, {"sessions", "TRUNCATE", false},
 		{"counters", "DELETE", true}, {"counters", "TRUNCATE", false}, {"outbox", "UPDATE", true}, {"outbox", "TRUNCATE", false},
 		{"outbox", "REFERENCES", false}, {"flows", "TRIGGER", false},
+		{"devices", "DELETE", true}, {"devices", "TRUNCATE", false},
+		{"push_challenges", "UPDATE", true}, {"push_challenges", "DELETE", false}, {"push_challenges", "TRUNCATE", false},
 		{"schema_migrations", "SELECT", true}, {"schema_migrations", "INSERT", false},
 	} {
 		var got bool
@@ -339,6 +352,12 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 		{"insert an outbox message for B", `INSERT INTO outbox (tenant_id, message_id, channel, kind, recipient, sealed, next_attempt_at, created_at)
 			VALUES ($1, gen_random_uuid(), 'email', 'code', 'victim@example', '\x00', now(), now())`},
 		{"move A's outbox messages to B", `UPDATE outbox SET tenant_id = $1`},
+		{"insert a device for B", `INSERT INTO devices (tenant_id, device_id, user_id, platform, key_id, public_key, created_at)
+			VALUES ($1, gen_random_uuid(), gen_random_uuid(), 'cli', 'rogue', '\x00', now())`},
+		{"move A's devices to B", `UPDATE devices SET tenant_id = $1`},
+		{"insert a push challenge for B", `INSERT INTO push_challenges (tenant_id, cid, user_id, device_id, purpose, context, created_at, expires_at)
+			VALUES ($1, repeat('ef', 16), gen_random_uuid(), gen_random_uuid(), 'reset', '{}', now(), now() + interval '1 hour')`},
+		{"move A's push challenges to B", `UPDATE push_challenges SET tenant_id = $1`},
 	}
 	for _, w := range writes {
 		err := asApp(t, f.appURL, inA, func(tx pgx.Tx) error {
@@ -355,6 +374,7 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 			"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
 			"connectors": "name", "join_tokens": "created_by",
 			"flows": "action", "sessions": "ip", "counters": "counter_key", "outbox": "kind",
+			"devices": "name", "push_challenges": "reason",
 		} {
 			// No tenant filter at all: only A's rows come back.
 			if n := count(t, tx, "SELECT count(*) FROM "+table+" WHERE tenant_id <> $1", f.a.ID); n != 0 {
@@ -374,7 +394,7 @@ func TestWithCheckRefusesOtherTenantRows(t *testing.T) {
 				t.Errorf("%s: A's context updated %d of B's rows (R41)", table, tag.RowsAffected())
 			}
 		}
-		for _, table := range []string{"users", "tenant_hosts", "flows", "sessions", "counters", "outbox"} {
+		for _, table := range []string{"users", "tenant_hosts", "flows", "sessions", "counters", "outbox", "devices"} {
 			tag, err := tx.Exec(t.Context(), "DELETE FROM "+table+" WHERE tenant_id = $1", f.b.ID)
 			if err != nil {
 				return err
@@ -429,6 +449,7 @@ func TestLookupPolicies(t *testing.T) {
 		"tenants": "slug", "tenant_hosts": "host", "organisations": "name", "users": "username", "audit_events": "action",
 		"connectors": "name", "join_tokens": "created_by", "connector_presence": "node_id", "connector_commands": "id",
 		"flows": "flow_id", "sessions": "session_id", "counters": "counter_key", "outbox": "recipient",
+		"devices": "key_id", "push_challenges": "cid",
 	}
 	none := map[string][]string{}
 	tests := []struct {
@@ -455,7 +476,7 @@ func TestLookupPolicies(t *testing.T) {
 			"connectors": {"dc-alpha"}, "join_tokens": {"by-alpha"},
 			"connector_presence": {"node-alpha"}, "connector_commands": {strings.Repeat("a", 32)},
 			"flows": {hexOf("flow-alpha")}, "sessions": {hexOf("session-alpha")}, "counters": {"key-alpha"},
-			"outbox": {"alpha@mail.example"},
+			"outbox": {"alpha@mail.example"}, "devices": {"key-alpha"}, "push_challenges": {hexOf("challenge-alpha")[:32]},
 		}},
 		// The relay's settings open nothing to the application role: the inbox
 		// is a function returning tenant ids, the sweep may only delete.
@@ -489,6 +510,9 @@ func TestLookupPolicies(t *testing.T) {
 						"DELETE FROM flows",
 						"UPDATE sessions SET revoked_at = now()",
 						"UPDATE counters SET count = count + 1000",
+						"UPDATE devices SET push_token = 'hijacked'",
+						"DELETE FROM devices",
+						"UPDATE push_challenges SET state = 'approved'",
 					} {
 						tag, err := tx.Exec(t.Context(), sql)
 						if err != nil {

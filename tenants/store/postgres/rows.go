@@ -138,7 +138,7 @@ func orgDocs(o tenants.Organisation) (rules, policy string, err error) {
 
 const userColumns = `tenant_id, user_id, directory_guid, username, upn, display_name, org_id, email,
 	email_verified, phone, phone_verified, locale, is_admin, enrollment, failed_verifications,
-	selfservice_locked_until, frozen_at, created_at, updated_at`
+	selfservice_locked_until, frozen_at, push_history, created_at, updated_at`
 
 func scanUser(row pgx.Row) (tenants.User, error) {
 	var (
@@ -150,12 +150,13 @@ func scanUser(row pgx.Row) (tenants.User, error) {
 	)
 	err := row.Scan(&tid, &u.ID, &guid, &u.Username, &u.UPN, &u.DisplayName, &orgID, &u.Email,
 		&u.EmailVerified, &u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &enrollment, &u.FailedVerifications,
-		&lockedUntil, &frozen, &u.CreatedAt, &u.UpdatedAt)
+		&lockedUntil, &frozen, &u.PushHistory, &u.CreatedAt, &u.UpdatedAt)
 	if err != nil {
 		return tenants.User{}, err
 	}
 	u.TenantID = tenants.ID(tid)
 	u.DirectoryGUID, u.OrganisationID = deref(guid), deref(orgID)
+	u.PushHistory = check.Bytes(u.PushHistory)
 	u.SelfServiceLockedUntil, u.FrozenAt = utcOrZero(lockedUntil), utcOrZero(frozen)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	if err := json.Unmarshal(enrollment, &u.Enrollment); err != nil {
@@ -165,8 +166,8 @@ func scanUser(row pgx.Row) (tenants.User, error) {
 }
 
 // userSelfService returns the self-service columns of u (enrollment JSON,
-// failed verifications, locked until, frozen at) and normalises u's times to
-// what is read back later.
+// failed verifications, locked until, frozen at, push history) and
+// normalises u's times and push history to what is read back later.
 func userSelfService(u *tenants.User) ([]any, error) {
 	if err := check.User(*u); err != nil {
 		return nil, err
@@ -176,7 +177,9 @@ func userSelfService(u *tenants.User) ([]any, error) {
 		return nil, fmt.Errorf("encode enrollment: %w", err)
 	}
 	u.SelfServiceLockedUntil, u.FrozenAt = storedOrZero(u.SelfServiceLockedUntil), storedOrZero(u.FrozenAt)
-	return []any{string(enrollment), u.FailedVerifications, nullTime(u.SelfServiceLockedUntil), nullTime(u.FrozenAt)}, nil
+	u.PushHistory = check.Bytes(u.PushHistory)
+	return []any{string(enrollment), u.FailedVerifications, nullTime(u.SelfServiceLockedUntil), nullTime(u.FrozenAt),
+		check.NullBytes(u.PushHistory)}, nil
 }
 
 // storedOrZero is storedTime that keeps the zero time zero.

@@ -37,7 +37,7 @@ func (ts tenantStore) CreateUser(ctx context.Context, u tenants.User) (tenants.U
 		now := ts.s.timestamp()
 		u.TenantID, u.ID, u.CreatedAt, u.UpdatedAt = tenants.ID(ts.id), id, now, now
 		_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, username_lower)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)`,
 			append(append([]any{ts.id, u.ID, nullable(u.DirectoryGUID), u.Username, u.UPN, u.DisplayName,
 				nullable(u.OrganisationID), u.Email, u.EmailVerified, u.Phone, u.PhoneVerified, u.Locale, u.IsAdmin},
 				selfService...), now, usernameKey(u.Username))...)
@@ -167,7 +167,7 @@ func (ts tenantStore) UpdateUser(ctx context.Context, id string, fn func(*tenant
 		_, err = tx.Exec(ctx, `UPDATE users SET directory_guid = $3, username = $4, username_lower = $5,
 				upn = $6, display_name = $7, org_id = $8, email = $9, email_verified = $10, phone = $11,
 				phone_verified = $12, locale = $13, is_admin = $14, updated_at = $15, enrollment = $16,
-				failed_verifications = $17, selfservice_locked_until = $18, frozen_at = $19
+				failed_verifications = $17, selfservice_locked_until = $18, frozen_at = $19, push_history = $20
 			WHERE tenant_id = $1 AND user_id = $2`,
 			append([]any{ts.id, id, nullable(next.DirectoryGUID), next.Username, usernameKey(next.Username), next.UPN,
 				next.DisplayName, nullable(next.OrganisationID), next.Email, next.EmailVerified, next.Phone,

@@ -136,7 +136,7 @@ func TestSchemaRule(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	want := []string{"audit_events", "connectors", "counters", "flows", "join_tokens", "organisations", "outbox", "sessions", "tenant_hosts", "tenants", "users"}
+	want := []string{"audit_events", "connectors", "counters", "devices", "flows", "join_tokens", "organisations", "outbox", "push_challenges", "sessions", "tenant_hosts", "tenants", "users"}
 	if !slices.Equal(checked, want) {
 		t.Errorf("checked tables %v, want %v (a tenant table without tenant_id escapes the rule)", checked, want)
 	}

@@ -15,7 +15,7 @@ import (
 
 const userColumns = `user_id, directory_guid, username, upn, display_name, org_id, email, email_verified,
 	phone, phone_verified, locale, is_admin, enrollment, failed_verifications, selfservice_locked_until,
-	frozen_at, created_at, updated_at`
+	frozen_at, push_history, created_at, updated_at`
 
 func (ts tenantStore) scanUser(r scanner) (tenants.User, error) {
 	u := tenants.User{TenantID: tenants.ID(ts.id)}
@@ -25,13 +25,14 @@ func (ts tenantStore) scanUser(r scanner) (tenants.User, error) {
 	var created, updated int64
 	if err := r.Scan(&u.ID, &guid, &u.Username, &u.UPN, &u.DisplayName, &org, &u.Email, &u.EmailVerified,
 		&u.Phone, &u.PhoneVerified, &u.Locale, &u.IsAdmin, &enrollment, &u.FailedVerifications, &lockedUntil,
-		&frozen, &created, &updated); err != nil {
+		&frozen, &u.PushHistory, &created, &updated); err != nil {
 		return u, err
 	}
 	if err := fromJSONText("user enrollment", enrollment, &u.Enrollment); err != nil {
 		return u, err
 	}
 	u.DirectoryGUID, u.OrganisationID = guid.String, org.String
+	u.PushHistory = check.Bytes(u.PushHistory)
 	u.SelfServiceLockedUntil, u.FrozenAt = fromNullNanos(lockedUntil), fromNullNanos(frozen)
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return u, nil
@@ -57,10 +58,11 @@ func userArgs(u *tenants.User) ([]any, error) {
 		return nil, err
 	}
 	u.SelfServiceLockedUntil, u.FrozenAt = normal(u.SelfServiceLockedUntil), normal(u.FrozenAt)
+	u.PushHistory = check.Bytes(u.PushHistory)
 	return []any{nullable(u.DirectoryGUID), u.Username, strings.ToLower(u.Username), u.UPN, u.DisplayName,
 		nullable(u.OrganisationID), u.Email, boolInt(u.EmailVerified), u.Phone, boolInt(u.PhoneVerified),
 		u.Locale, boolInt(u.IsAdmin), enrollment, u.FailedVerifications, lockedUntil, frozen,
-		u.UpdatedAt.UnixNano()}, nil
+		check.NullBytes(u.PushHistory), u.UpdatedAt.UnixNano()}, nil
 }
 
 // checkOrg refuses an organisation that is not the tenant's own. The foreign
@@ -100,8 +102,8 @@ func (ts tenantStore) CreateUser(ctx context.Context, u tenants.User) (tenants.U
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, user_id, created_at, directory_guid, username,
 			username_lower, upn, display_name, org_id, email, email_verified, phone, phone_verified, locale, is_admin,
-			enrollment, failed_verifications, selfservice_locked_until, frozen_at,
-			updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			enrollment, failed_verifications, selfservice_locked_until, frozen_at, push_history,
+			updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append([]any{ts.id, u.ID, now.UnixNano()}, args...)...)
 		return mapErr("insert user", err)
 	})
@@ -190,7 +192,7 @@ func (ts tenantStore) UpdateUser(ctx context.Context, id string, fn func(*tenant
 		res, err := tx.ExecContext(ctx, `UPDATE users SET directory_guid = ?, username = ?, username_lower = ?,
 			upn = ?, display_name = ?, org_id = ?, email = ?, email_verified = ?, phone = ?, phone_verified = ?,
 			locale = ?, is_admin = ?, enrollment = ?, failed_verifications = ?, selfservice_locked_until = ?,
-			frozen_at = ?, updated_at = ? WHERE tenant_id = ? AND user_id = ? AND updated_at = ?`,
+			frozen_at = ?, push_history = ?, updated_at = ? WHERE tenant_id = ? AND user_id = ? AND updated_at = ?`,
 			append(args, ts.id, id, old.UpdatedAt.UnixNano())...)
 		if err != nil {
 			return mapErr("update user", err)

@@ -1,7 +1,8 @@
 // Package check holds the input checks of the self-service storage (flows,
-// sessions, counters, outbox) that both backends apply before they write, so
-// that SQLite and PostgreSQL refuse exactly the same input with
-// store.ErrInvalid instead of one storing what the other's driver rejects.
+// sessions, counters, outbox, devices, push challenges) that both backends
+// apply before they write, so that SQLite and PostgreSQL refuse exactly the
+// same input with store.ErrInvalid instead of one storing what the other's
+// driver rejects.
 package check
 
 import (
@@ -250,6 +251,9 @@ func LastError(s string) string {
 func User(u tenants.User) error {
 	if u.FailedVerifications < 0 {
 		return invalidf("failed verifications %d is negative", u.FailedVerifications)
+	}
+	if len(u.PushHistory) > MaxPushHistory {
+		return invalidf("push history is %d bytes, at most %d allowed", len(u.PushHistory), MaxPushHistory)
 	}
 	return nil
 }
