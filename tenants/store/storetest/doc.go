@@ -10,7 +10,8 @@
 // # How the suite uses the store
 //
 // Run calls newStore once per top-level group (Tenants, Hosts, Organisations,
-// Users, Audit, Connectors, Flows, Sessions, Counters, Outbox, UnknownTenant)
+// Users, Audit, Connectors, Flows, Sessions, Counters, Outbox, Devices,
+// Challenges, UnknownTenant)
 // and shares that store between the group's
 // subtests. newStore may hand out a fresh database each time or the same one:
 // the suite never assumes a table is empty. It creates every tenant it uses
@@ -76,5 +77,25 @@
 //     sent or dead message is ErrConflict. LastError is cut to 1000 bytes.
 //     TenantsWithDueMessages lists tenants by their oldest due message.
 //   - The self-service fields of User and Tenant round-trip; zero times are
-//     stored as none.
+//     stored as none. User.PushHistory comes back byte for byte (the store
+//     does not parse it); empty is none (nil); at most 64 KiB.
+//
+// # Devices and push challenges
+//
+//   - A device's ID is the caller's (a UUID) or chosen by the store; its
+//     CreatedAt is the store's clock. UserID must be one of the tenant's
+//     users (else ErrInvalid); KeyID is unique per user (ErrAlreadyExists);
+//     Name is at most 100 characters without control characters, Platform
+//     one of android, ios, cli, KeyID 1–128 bytes of printable ASCII,
+//     PublicKey 1–200 bytes (not parsed), PushToken at most 4096 bytes.
+//     UpdateDevice saves Name, PushToken, PushTokenUpdatedAt and LastSeenAt
+//     only. Deleting a device deletes its challenges; deleting a user deletes
+//     the user's devices and challenges.
+//   - A challenge's CID is 32 lowercase hex digits, unique per tenant; its
+//     device must be its user's (else ErrInvalid); Context is a JSON object of
+//     at most 4 KiB, kept byte for byte; Number is 0 or 10–99; ExpiresAt is
+//     after CreatedAt. AnswerChallenge is one conditional update: of 20
+//     concurrent answers to one pending challenge exactly one wins and the
+//     others get won=false without an error (R30). ListPendingChallenges has
+//     the device's pending challenges with ExpiresAt > now, newest first.
 package storetest

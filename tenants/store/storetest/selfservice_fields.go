@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -104,4 +105,53 @@ func testTenantSelfService(t *testing.T, s store.Store) {
 	bare, _ := createTenant(t, s)
 	wantSame(t, "settings of a new tenant", bare.SelfService, tenants.SelfServiceSettings{})
 	wantSame(t, "Get settings of a new tenant", getTenant(t, s.Tenant(bare.ID)).SelfService, tenants.SelfServiceSettings{})
+}
+
+func testUserPushHistory(t *testing.T, s store.Store) {
+	_, ts := createTenant(t, s)
+	u, err := ts.CreateUser(ctx(t), tenants.User{Username: "pusher"})
+	must(t, "CreateUser", err)
+	if u.PushHistory != nil {
+		t.Errorf("PushHistory of a new user = %q, want nil", u.PushHistory)
+	}
+	// The store keeps the history as bytes: key order, spacing and escapes
+	// come back as they went in.
+	history := []byte(`{"z":1,  "a":[{"at":"2031-05-06T07:08:09Z","ok":true}],"s":"\u00e9"}`)
+	got, err := ts.UpdateUser(ctx(t), u.ID, func(x *tenants.User) error { x.PushHistory = history; return nil })
+	must(t, "UpdateUser", err)
+	fromGet, err := ts.GetUser(ctx(t), u.ID)
+	must(t, "GetUser", err)
+	wantSame(t, "GetUser after setting the history", fromGet, got)
+	if !bytes.Equal(fromGet.PushHistory, history) {
+		t.Errorf("PushHistory = %q, want %q", fromGet.PushHistory, history)
+	}
+	// Another update keeps it; emptying it leaves none.
+	kept, err := ts.UpdateUser(ctx(t), u.ID, func(x *tenants.User) error { x.Locale = "de"; return nil })
+	must(t, "UpdateUser keeping the history", err)
+	if !bytes.Equal(kept.PushHistory, history) {
+		t.Errorf("PushHistory after an unrelated update = %q", kept.PushHistory)
+	}
+	for _, empty := range [][]byte{{}, nil} {
+		cleared, err := ts.UpdateUser(ctx(t), u.ID, func(x *tenants.User) error { x.PushHistory = empty; return nil })
+		must(t, "UpdateUser clearing the history", err)
+		fromGet, err = ts.GetUser(ctx(t), u.ID)
+		must(t, "GetUser after clearing", err)
+		if cleared.PushHistory != nil || fromGet.PushHistory != nil {
+			t.Errorf("cleared PushHistory came back as %q and %q, want nil", cleared.PushHistory, fromGet.PushHistory)
+		}
+	}
+	// Created with a history; at most 64 KiB.
+	withHistory, err := ts.CreateUser(ctx(t), tenants.User{Username: "pusher2", PushHistory: []byte(`[]`)})
+	must(t, "CreateUser with a history", err)
+	fromGet, err = ts.GetUser(ctx(t), withHistory.ID)
+	must(t, "GetUser", err)
+	wantSame(t, "GetUser of a user created with a history", fromGet, withHistory)
+	full := bytes.Repeat([]byte{' '}, 64<<10)
+	if _, err := ts.UpdateUser(ctx(t), u.ID, func(x *tenants.User) error { x.PushHistory = full; return nil }); err != nil {
+		t.Errorf("UpdateUser with a history of exactly 64 KiB: %v", err)
+	}
+	_, err = ts.UpdateUser(ctx(t), u.ID, func(x *tenants.User) error { x.PushHistory = append(full, ' '); return nil })
+	wantErr(t, "UpdateUser with a history over 64 KiB", err, store.ErrInvalid)
+	_, err = ts.CreateUser(ctx(t), tenants.User{Username: "pusher3", PushHistory: append(full, ' ')})
+	wantErr(t, "CreateUser with a history over 64 KiB", err, store.ErrInvalid)
 }

@@ -52,6 +52,9 @@ func richEnrollment() tenants.Enrollment {
 		Preferred:          tenants.FactorTOTP,
 		EmailFromDirectory: true,
 		PhoneFromDirectory: true,
+		TOTP: &tenants.TOTPEnrollment{Seed: logoBytes()[:48], LastCounter: 63_000_000_123,
+			CreatedAt: t0.Add(-24 * time.Hour)},
+		DeviceResetRequestedAt: t0.Add(-time.Hour),
 	}
 }
 

@@ -27,6 +27,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"Counters", counterTests},
 		{"Outbox", outboxTests},
+		{"Devices", deviceTests},
+		{"Challenges", challengeTests},
 		{"UnknownTenant", unknownTenantTests},
 	}
 	for _, g := range groups {

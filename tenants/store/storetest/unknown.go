@@ -94,6 +94,20 @@ func testUnknownTenantSelfService(t *testing.T, ts store.TenantStore) {
 	if ms, err := ts.ListMessages(ctx(t), 10); err != nil || len(ms) != 0 {
 		t.Errorf("ListMessages = %v, %v; want none", ms, err)
 	}
+	_, err = ts.CreateDevice(ctx(t), sampleDevice(t, uuid.NewString()))
+	wantErr(t, "CreateDevice", err, store.ErrNotFound)
+	_, err = ts.GetDevice(ctx(t), uuid.NewString())
+	wantErr(t, "GetDevice", err, store.ErrNotFound)
+	if ds, err := ts.ListDevices(ctx(t), uuid.NewString()); err != nil || len(ds) != 0 {
+		t.Errorf("ListDevices = %v, %v; want none", ds, err)
+	}
+	err = ts.CreateChallenge(ctx(t), sampleChallenge(t, uuid.NewString(), uuid.NewString()))
+	wantErr(t, "CreateChallenge", err, store.ErrNotFound)
+	_, err = ts.GetChallenge(ctx(t), randomLabel(t, 16))
+	wantErr(t, "GetChallenge", err, store.ErrNotFound)
+	if cs, err := ts.ListPendingChallenges(ctx(t), uuid.NewString(), t0); err != nil || len(cs) != 0 {
+		t.Errorf("ListPendingChallenges = %v, %v; want none", cs, err)
+	}
 	for name, purge := range map[string]func() (int, error){
 		"PurgeFlows":        func() (int, error) { return ts.PurgeFlows(ctx(t), t0) },
 		"PurgeCounters":     func() (int, error) { return ts.PurgeCounters(ctx(t), t0) },

@@ -24,6 +24,7 @@ var userTests = []subTest{
 	{"concurrent updates lose nothing", testUserConcurrentUpdate},
 	{"unknown and malformed ids are not found", testUserUnknown},
 	{"self-service fields round-trip; zero times are none", testUserSelfServiceFields},
+	{"push history round-trips through UpdateUser; empty is none", testUserPushHistory},
 	{"not visible from another tenant", testUserIsolation},
 }
 
