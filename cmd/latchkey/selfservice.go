@@ -192,7 +192,7 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	}
 	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
 		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps},
-	}
+		QR:       totp.QRSVG, Links: links}
 	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox,
 		captcha: func(digits string) ([]byte, error) { return captcha.PNG(digits, 240, 80) }}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"html/template"
 	"net/url"
 	"time"
 
@@ -28,6 +29,11 @@ type Account struct {
 	Settings *settings.Service
 	// Key signs the settings forms' CSRF tokens (≥32 bytes).
 	Key []byte
+	// QR draws a URI as an inline SVG (portal/factor/totp.QRSVG); nil: links
+	// only.
+	QR func(uri string) (string, error)
+	// Links builds the device-enrollment link from the tenant's host.
+	Links tenants.LinkBuilder
 }
 
 func (h *Handlers) registerAccount(r fiber.Router) {
@@ -36,6 +42,10 @@ func (h *Handlers) registerAccount(r fiber.Router) {
 	r.Post("/settings/verify", h.withStepUp(h.settingsVerify))
 	r.Post("/settings/questions", h.withStepUp(h.settingsQuestions))
 	r.Post("/settings/remove", h.withStepUp(h.settingsRemove))
+	r.Post("/settings/totp", h.withStepUp(h.settingsTOTP))
+	r.Post("/settings/totp/confirm", h.withStepUp(h.settingsTOTPConfirm))
+	r.Post("/settings/device", h.withStepUp(h.settingsDevice))
+	r.Post("/settings/device/remove", h.withStepUp(h.settingsDeviceRemove))
 	r.Post("/signout", h.signout)
 	r.Get("/me", h.me)
 }
@@ -146,6 +156,16 @@ type settingsBody struct {
 	StepUp     bool // a recent authentication allows changes now
 	StepUpLink string
 	Slots      []int
+	// TOTP: whether the server offers it, the pending setup's URI and QR.
+	TOTPOn    bool
+	TOTPURI   string
+	TOTPQR    template.HTML
+	DevicesOn bool
+	Devices   []tenants.Device
+	// DeviceLink and DeviceQR show a fresh device enrollment.
+	DeviceLink string
+	DeviceQR   template.HTML
+	DeviceExp  string
 }
 
 func (h *Handlers) settingsPage(c *fiber.Ctx) error {
@@ -156,7 +176,7 @@ func (h *Handlers) settingsPage(c *fiber.Ctx) error {
 	return h.showSettings(c, s, fiber.StatusOK, "", utils.CopyString(c.Query("notice")))
 }
 
-func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, errKey, notice string) error {
+func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, errKey, notice string, opts ...func(*settingsBody)) error {
 	ctx := c.UserContext()
 	t := tenants.From(ctx)
 	o, err := h.Account.Settings.Overview(ctx, t, s.UserID)
@@ -175,6 +195,23 @@ func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, err
 		if kind, to, err := h.Account.Settings.Pending(ctx, t, s.UserID, tok); err == nil {
 			b.Pending, b.PendingTo = kind, to
 		}
+	}
+	b.TOTPOn = h.Account.Settings.TOTP != nil
+	if tok := utils.CopyString(c.Cookies(h.cookieName(totpCookie))); tok != "" && b.TOTPOn {
+		if uri, err := h.Account.Settings.PendingTOTP(ctx, t, s.UserID, tok); err == nil {
+			b.TOTPURI, b.TOTPQR = uri, h.qr(uri)
+		}
+	}
+	if b.DevicesOn = h.Account.Settings.Devices != nil; b.DevicesOn {
+		if b.Devices, err = h.Account.Store.Tenant(t.ID).ListDevices(ctx, s.UserID); err != nil {
+			return err
+		}
+	}
+	for _, o := range opts {
+		o(&b)
+	}
+	if b.DeviceLink != "" {
+		b.DeviceQR = h.qr(b.DeviceLink)
 	}
 	p, err := h.page(c, "settings.title", "/settings", b)
 	if err != nil {
@@ -270,6 +307,84 @@ func (h *Handlers) signout(c *fiber.Ctx) error {
 	}
 	h.sessionCookie(c, "")
 	return c.Redirect("/signin", fiber.StatusSeeOther)
+}
+
+const totpCookie = "lk_totp"
+
+// qr draws uri as inline SVG, or nothing (the link is shown as text too).
+func (h *Handlers) qr(uri string) template.HTML {
+	if h.Account.QR == nil {
+		return ""
+	}
+	svg, err := h.Account.QR(uri)
+	if err != nil {
+		return ""
+	}
+	return template.HTML(svg) // made by our own encoder from <svg>/<rect> only
+}
+
+func (h *Handlers) settingsTOTP(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	_, tok, err := h.Account.Settings.StartTOTP(ctx, tenants.From(ctx), s.UserID)
+	if errors.Is(err, settings.ErrNoTOTP) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	h.setCookie(c, totpCookie, tok, 10*time.Minute)
+	return c.Redirect("/settings#totp", fiber.StatusSeeOther)
+}
+
+func (h *Handlers) settingsTOTPConfirm(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	tok := utils.CopyString(c.Cookies(h.cookieName(totpCookie)))
+	err := h.Account.Settings.ConfirmTOTP(ctx, tenants.From(ctx), s.UserID, tok, utils.CopyString(c.FormValue("code")), client(c))
+	switch {
+	case errors.Is(err, settings.ErrWrongCode):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "totp.wrong", "")
+	case errors.Is(err, settings.ErrCodeExpired):
+		h.setCookie(c, totpCookie, "", -1)
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.dead", "")
+	case err != nil:
+		return err
+	}
+	h.setCookie(c, totpCookie, "", -1)
+	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
+}
+
+// settingsDevice starts a device enrollment and shows its QR code and link
+// once, on this response (the secret is not kept anywhere to show again).
+func (h *Handlers) settingsDevice(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	if h.Account.Settings.Devices == nil {
+		return fiber.ErrNotFound
+	}
+	link, exp, err := h.Account.Settings.Devices.Start(ctx, t, s.UserID, h.Account.Links.URL(t, ""))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.showSettings(c, s, fiber.StatusOK, "", "", func(b *settingsBody) {
+		b.DeviceLink, b.DeviceExp = link, exp.Local().Format("15:04")
+	})
+}
+
+func (h *Handlers) settingsDeviceRemove(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	ts := h.Account.Store.Tenant(t.ID)
+	id := utils.CopyString(c.FormValue("device"))
+	d, err := ts.GetDevice(ctx, id)
+	if err != nil || d.UserID != s.UserID {
+		return fiber.ErrNotFound // R41: another user's or tenant's device is not found
+	}
+	if err := ts.DeleteDevice(ctx, id); err != nil {
+		return err
+	}
+	h.Account.Settings.DeviceRemoved(ctx, t, s.UserID, d.Name, client(c))
+	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
 }
 
 // me answers who is signed in, for scripts and tests: 401 without a live
