@@ -8,13 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/portal/settings"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
 
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Help-desk operations on a user's self-service state"}
-	cmd.AddCommand(newUserUnlockCmd(), newUserSignOutCmd())
+	cmd.AddCommand(newUserUnlockCmd(), newUserSignOutCmd(), newUserResetDevicesCmd())
 	return cmd
 }
 
@@ -115,5 +116,45 @@ func newUserSignOutCmd() *cobra.Command {
 	sc.register(cmd.Flags(), "latchkey-data")
 	cmd.Flags().StringVar(&slug, "tenant", "", "the tenant's slug")
 	cmd.Flags().BoolVar(&all, "all", false, "end every session of the tenant")
+	return cmd
+}
+
+// newUserResetDevicesCmd removes a user's devices after the help desk
+// verified them (lost phone): they enroll a new one at their next sign-in.
+func newUserResetDevicesCmd() *cobra.Command {
+	var (
+		sc   storageConfig
+		slug string
+	)
+	cmd := &cobra.Command{
+		Use:   "reset-devices --tenant SLUG USERNAME",
+		Short: "Remove a user's authenticator devices (lost phone); they enroll a new one at their next sign-in",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd, sc, func(ctx context.Context, st store.Store) error {
+				t, err := tenantBySlug(ctx, st, slug)
+				if err != nil {
+					return err
+				}
+				ts := st.Tenant(t.ID)
+				u, err := ts.GetUserByUsername(ctx, args[0])
+				if err != nil {
+					return fmt.Errorf("user %q: %w", args[0], err)
+				}
+				n, err := settings.RemoveDevices(ctx, ts, u.ID)
+				if err != nil {
+					return err
+				}
+				if _, err := ts.AppendAudit(ctx, tenants.AuditEvent{Actor: "operator", Action: "device.reset", Target: "user:" + u.ID, Outcome: "success",
+					Detail: map[string]string{"count": fmt.Sprint(n)}}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %d device(s) of %s\n", n, u.Username)
+				return nil
+			})
+		},
+	}
+	sc.register(cmd.Flags(), "latchkey-data")
+	cmd.Flags().StringVar(&slug, "tenant", "", "the tenant's slug")
 	return cmd
 }

@@ -46,6 +46,20 @@ func (h *Handlers) registerAccount(r fiber.Router) {
 	r.Post("/settings/totp/confirm", h.withStepUp(h.settingsTOTPConfirm))
 	r.Post("/settings/device", h.withStepUp(h.settingsDevice))
 	r.Post("/settings/device/remove", h.withStepUp(h.settingsDeviceRemove))
+	r.Post("/settings/device/lost", h.withStepUp(func(c *fiber.Ctx, s tenants.Session) error {
+		ctx := c.UserContext()
+		if err := h.Account.Settings.RequestDeviceReset(ctx, tenants.From(ctx), s.UserID, client(c)); err != nil {
+			return err
+		}
+		return c.Redirect("/settings?notice=saved#devices", fiber.StatusSeeOther)
+	}))
+	r.Post("/settings/device/lost/cancel", h.withStepUp(func(c *fiber.Ctx, s tenants.Session) error {
+		ctx := c.UserContext()
+		if err := h.Account.Settings.CancelDeviceReset(ctx, tenants.From(ctx), s.UserID, client(c)); err != nil {
+			return err
+		}
+		return c.Redirect("/settings?notice=saved#devices", fiber.StatusSeeOther)
+	}))
 	r.Post("/signout", h.signout)
 	r.Get("/me", h.me)
 }
@@ -166,6 +180,8 @@ type settingsBody struct {
 	DeviceLink string
 	DeviceQR   template.HTML
 	DeviceExp  string
+	// LostSince is when a pending lost-device request takes effect.
+	LostSince string
 }
 
 func (h *Handlers) settingsPage(c *fiber.Ctx) error {
@@ -203,6 +219,15 @@ func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, err
 		}
 	}
 	if b.DevicesOn = h.Account.Settings.Devices != nil; b.DevicesOn {
+		if _, err := h.Account.Settings.ApplyDeviceReset(ctx, t, s.UserID, client(c)); err != nil {
+			return err
+		}
+		if b.O, err = h.Account.Settings.Overview(ctx, t, s.UserID); err != nil {
+			return err
+		}
+		if !b.O.User.Enrollment.DeviceResetRequestedAt.IsZero() {
+			b.LostSince = b.O.User.Enrollment.DeviceResetRequestedAt.Add(settings.DeviceResetWait).Local().Format("2006-01-02 15:04")
+		}
 		if b.Devices, err = h.Account.Store.Tenant(t.ID).ListDevices(ctx, s.UserID); err != nil {
 			return err
 		}

@@ -119,3 +119,102 @@ func (s *Service) DeviceRemoved(ctx context.Context, t *tenants.Tenant, userID, 
 	s.audit(ctx, t, u, c, "device.removed")
 	s.notifyFactor(ctx, t, u, c)
 }
+
+// DeviceResetWait is how long a user's "I lost my phone" request waits
+// before the devices are removed; every channel is told at once, so the
+// real owner can cancel a request someone else made.
+const DeviceResetWait = 24 * time.Hour
+
+// RequestDeviceReset starts the lost-device procedure (like Passly's "reset
+// 2FA token"): after DeviceResetWait the user's devices are removed and a new
+// one can be enrolled. The user is notified on every channel.
+func (s *Service) RequestDeviceReset(ctx context.Context, t *tenants.Tenant, userID string, c flow.Client) error {
+	now := s.now()
+	u, err := s.Store.Tenant(t.ID).UpdateUser(ctx, userID, func(u *tenants.User) error {
+		if u.Enrollment.DeviceResetRequestedAt.IsZero() {
+			u.Enrollment.DeviceResetRequestedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("settings: request device reset: %w", err)
+	}
+	s.audit(ctx, t, u, c, "device.reset.requested")
+	s.notifyAll(ctx, t, u, c)
+	return nil
+}
+
+// CancelDeviceReset withdraws a pending lost-device request.
+func (s *Service) CancelDeviceReset(ctx context.Context, t *tenants.Tenant, userID string, c flow.Client) error {
+	u, err := s.Store.Tenant(t.ID).UpdateUser(ctx, userID, func(u *tenants.User) error {
+		u.Enrollment.DeviceResetRequestedAt = time.Time{}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("settings: cancel device reset: %w", err)
+	}
+	s.audit(ctx, t, u, c, "device.reset.cancelled")
+	return nil
+}
+
+// ApplyDeviceReset removes the user's devices when a lost-device request
+// has waited long enough, and reports whether it did. The settings page
+// calls it on every visit.
+func (s *Service) ApplyDeviceReset(ctx context.Context, t *tenants.Tenant, userID string, c flow.Client) (bool, error) {
+	ts := s.Store.Tenant(t.ID)
+	u, err := ts.GetUser(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("settings: user: %w", err)
+	}
+	req := u.Enrollment.DeviceResetRequestedAt
+	if req.IsZero() || s.now().Before(req.Add(DeviceResetWait)) {
+		return false, nil
+	}
+	n, err := RemoveDevices(ctx, ts, userID)
+	if err != nil {
+		return false, err
+	}
+	if u, err = ts.UpdateUser(ctx, userID, func(u *tenants.User) error {
+		u.Enrollment.DeviceResetRequestedAt = time.Time{}
+		return nil
+	}); err != nil {
+		return false, fmt.Errorf("settings: finish device reset: %w", err)
+	}
+	s.audit(ctx, t, u, c, "device.reset.done")
+	s.notifyAll(ctx, t, u, c)
+	return n > 0, nil
+}
+
+// DeviceStore is what removing devices needs (store.TenantStore).
+type DeviceStore interface {
+	ListDevices(ctx context.Context, userID string) ([]tenants.Device, error)
+	DeleteDevice(ctx context.Context, id string) error
+}
+
+// RemoveDevices deletes every device of the user (an admin's "reset the
+// user's devices", or a lost-device request that has waited).
+func RemoveDevices(ctx context.Context, ts DeviceStore, userID string) (int, error) {
+	ds, err := ts.ListDevices(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("settings: list devices: %w", err)
+	}
+	for _, d := range ds {
+		if err := ts.DeleteDevice(ctx, d.ID); err != nil {
+			return 0, fmt.Errorf("settings: remove device: %w", err)
+		}
+	}
+	return len(ds), nil
+}
+
+// notifyAll tells the user about a device change on every channel they have.
+func (s *Service) notifyAll(ctx context.Context, t *tenants.Tenant, u tenants.User, c flow.Client) {
+	m := flow.Message{Kind: "factor_changed", Lang: c.Lang, Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: s.now()}
+	if u.Email != "" {
+		m.Channel, m.To = tenants.MessageEmail, u.Email
+		_ = s.Messenger.Send(ctx, t, m)
+	}
+	if u.Phone != "" && u.PhoneVerified {
+		m.Channel, m.To = tenants.MessageSMS, u.Phone
+		_ = s.Messenger.Send(ctx, t, m)
+	}
+}
