@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -134,41 +132,15 @@ func TestWaitReportFreezes_R29(t *testing.T) {
 func TestWaitPushListen_R33(t *testing.T) {
 	tn := newTenant(t, fakeserver.Config{})
 	id := tn.enroll("--push-token", "fcm-token-of-this-laptop")
-	addr := make(chan string, 1)
-	done := make(chan result, 1)
-	go func() {
-		// Polling off: only the push can bring the challenge.
-		done <- tn.run(nil, Env{Listening: func(a string) { addr <- a }},
-			"wait", "--poll", "0", "--push-listen", "127.0.0.1:0", "--once", "--auto", "deny")
-	}()
-	var listen string
-	select {
-	case listen = <-addr:
-	case r := <-done:
-		t.Fatalf("wait ended early: %+v", r)
-	}
+	listen, done := startPushWait(t, func(env Env, args ...string) result { return tn.run(nil, env, args...) }, "--auto", "deny")
 	ch := tn.push(id)
-	// Forward what the fake FCM captured, as the phone's FCM SDK would hand
-	// it to the app.
+	// Forward what the fake FCM captured.
 	msg := <-tn.fake.FCM()
 	if msg.Token != "fcm-token-of-this-laptop" {
 		t.Fatalf("FCM message to %q", msg.Token)
 	}
 	body, _ := json.Marshal(msg.Data)
-	resp, err := http.Post("http://"+listen+"/", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("push listener: %d", resp.StatusCode)
-	}
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("wait did not answer the pushed challenge")
-	}
+	r := forwardPush(t, listen, body, done)
 	if r.code != 0 || !strings.Contains(r.stdout, "Listening for pushed messages on http://"+listen+"/") || !strings.Contains(r.stdout, "Denied") {
 		t.Fatalf("%+v", r)
 	}

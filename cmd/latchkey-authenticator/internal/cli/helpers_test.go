@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,45 @@ func otherNumber(n int) int {
 		return 10
 	}
 	return n + 1
+}
+
+// startPushWait starts `wait --poll 0 --push-listen 127.0.0.1:0 --once`
+// (polling off: only a push can bring a challenge) plus extra through run,
+// and returns the push listener's address and the command's result.
+func startPushWait(t *testing.T, run func(env Env, args ...string) result, extra ...string) (string, <-chan result) {
+	t.Helper()
+	addr := make(chan string, 1)
+	done := make(chan result, 1)
+	go func() {
+		done <- run(Env{Listening: func(a string) { addr <- a }},
+			append([]string{"wait", "--poll", "0", "--push-listen", "127.0.0.1:0", "--once"}, extra...)...)
+	}()
+	select {
+	case a := <-addr:
+		return a, done
+	case r := <-done:
+		t.Fatalf("wait ended early: %+v", r)
+	}
+	return "", nil
+}
+
+// forwardPush posts a data message to the push listener, as a phone's FCM
+// SDK hands it to the app, and waits for the command to end.
+func forwardPush(t *testing.T, listen string, data []byte, done <-chan result) result {
+	t.Helper()
+	resp, err := http.Post("http://"+listen+"/", "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("push listener answered %d", resp.StatusCode)
+	}
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatal("wait did not answer the pushed challenge")
+	}
+	return result{}
 }
