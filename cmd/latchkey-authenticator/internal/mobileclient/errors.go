@@ -17,6 +17,9 @@ const (
 	CodeAlreadyAnswered   = "already_answered"
 	CodeExpired           = "expired"
 	CodeWrongNumber       = "wrong_number"
+	// CodeKeyIDTaken is the real server's answer to an enrollment whose key
+	// id another of the user's devices has (not in the document yet).
+	CodeKeyIDTaken = "key_id_taken"
 )
 
 // messages are what a person reads for each documented code.
@@ -29,6 +32,7 @@ var messages = map[string]string{
 	CodeAlreadyAnswered:   "This request was already answered.",
 	CodeExpired:           "This request expired (requests last 2 minutes); start again in the browser.",
 	CodeWrongNumber:       "That number was wrong; the request was denied.",
+	CodeKeyIDTaken:        "Another of your devices uses this key id; enroll again with a new link (each enrollment picks a new key id).",
 }
 
 // APIError is an error answer of the API.

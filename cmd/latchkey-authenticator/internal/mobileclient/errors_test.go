@@ -7,7 +7,7 @@ import (
 
 func TestEveryDocumentedCodeHasAMessage(t *testing.T) {
 	for _, code := range []string{CodeMalformed, CodeEnrollmentInvalid, CodeRateLimited, CodeUnauthenticated,
-		CodeNotFound, CodeAlreadyAnswered, CodeExpired, CodeWrongNumber} {
+		CodeNotFound, CodeAlreadyAnswered, CodeExpired, CodeWrongNumber, CodeKeyIDTaken} {
 		e := &APIError{Status: 400, Code: code, ServerMessage: "server text"}
 		if messages[code] == "" || e.Error() != messages[code] {
 			t.Errorf("%s: message %q", code, e.Error())
