@@ -1,0 +1,67 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func sambaEnv(t *testing.T) {
+	for k, v := range map[string]string{"URL": "ldaps://127.0.0.2:636", "CA": "/ca.pem", "ADMIN_DN": "cn=a", "ADMIN_PASSWORD": "x",
+		"BIND_DN": "cn=b", "BIND_PASSWORD": "y", "SCOPE_OU": "ou=s", "REALM": "corp.example.com"} {
+		t.Setenv("LATCHKEY_TEST_SAMBA_"+k, v)
+	}
+}
+
+func TestParseFlagsReadsTenantsFactorsAndPids(t *testing.T) {
+	sambaEnv(t)
+	c, err := parseFlags([]string{"--addr", "127.0.0.1:9000", "--tenants", "bench1=Bench1,bench2=Bench2", "--sms-listen", "127.0.0.1:1",
+		"--sms-key-file", "/k", "--b2-factors", "email+questions,email+sms", "--cpu-pid", "node=42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tenants) != 2 || c.host(c.Tenants[1]) != "bench2.localhost:9000" {
+		t.Errorf("tenants %+v", c.Tenants)
+	}
+	if len(c.B2Factors) != 2 || strings.Join(c.B2Factors[1], "+") != "email+sms" || c.CPUPids["node"] != 42 {
+		t.Errorf("factors %v, pids %v", c.B2Factors, c.CPUPids)
+	}
+	if c.Samba.BindPassword != "y" {
+		t.Error("the bind password is not taken from the environment")
+	}
+}
+
+func TestParseFlagsRefusesBadInput(t *testing.T) {
+	sambaEnv(t)
+	for _, args := range [][]string{
+		{"--tenants", "bench1"},
+		{"--mode", "b3"},
+		{"--b2-factors", "email+sms"}, // no SMS sink
+		{"--b2-factors", "email+totp"},
+		{"--cpu-pid", "node"},
+		{"--b1-steps", "0"},
+		{"--rounds", "0"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	t.Setenv("LATCHKEY_TEST_SAMBA_URL", "")
+	if _, err := parseFlags(nil); err == nil || !strings.Contains(err.Error(), "LATCHKEY_TEST_SAMBA_URL") {
+		t.Errorf("missing Samba settings: %v", err)
+	}
+}
+
+func TestIPSourceHandsOutDistinctBenchmarkAddresses(t *testing.T) {
+	var s ipSource
+	seen := map[string]bool{}
+	for range 1000 {
+		ip := s.next()
+		if !strings.HasPrefix(ip, "198.18.") && !strings.HasPrefix(ip, "198.19.") {
+			t.Fatalf("%s is outside 198.18.0.0/15", ip)
+		}
+		if seen[ip] {
+			t.Fatalf("%s handed out twice", ip)
+		}
+		seen[ip] = true
+	}
+}
