@@ -64,6 +64,14 @@ func TestEnrollLinkUsedTwiceIsExplained_R32(t *testing.T) {
 	if r.code != 1 || r.stderr != "latchkey-authenticator: This enrollment link is unknown, expired (links last 10 minutes) or already used; open Settings → Add the authenticator app for a new one.\n" {
 		t.Fatalf("%+v", r)
 	}
+	link = tn.link("ann", "")
+	r = tn.run(nil, Env{}, "enroll", link, "--force", "--name", strings.Repeat("n", 65))
+	if r.code != 1 || !strings.Contains(r.stderr, "--name: the device name must be 1–64 characters") {
+		t.Fatalf("long name: %+v", r)
+	}
+	if r = tn.run(nil, Env{}, "enroll", link, "--force"); r.code != 0 {
+		t.Fatalf("the refused name used the link up: %+v", r)
+	}
 	r = tn.run(nil, Env{}, "enroll", "http://acme.example.com/m/enroll?id=x&secret=y")
 	if r.code != 1 || !strings.Contains(r.stderr, "https") {
 		t.Fatalf("plain http link: %+v", r)

@@ -66,6 +66,9 @@ func newDeviceCmd(g *globals, env *Env) *cobra.Command {
 func newRenameCmd(g *globals, env *Env) *cobra.Command {
 	return deviceCmd(g, env, "rename NAME", "Rename this device", cobra.ExactArgs(1),
 		func(cmd *cobra.Command, c *mobileclient.Client, _ *state.State, args []string) error {
+			if err := mobileclient.CheckName(args[0]); err != nil {
+				return err
+			}
 			d, err := c.Rename(cmd.Context(), args[0])
 			if err != nil {
 				return err

@@ -37,6 +37,12 @@ func enroll(cmd *cobra.Command, g *globals, env *Env, rawLink string, o enrollOp
 	if err != nil {
 		return err
 	}
+	if o.Name == "" {
+		o.Name = defaultName()
+	}
+	if err := mobileclient.CheckName(o.Name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
 	st, err := state.Load(g.State)
 	if err != nil {
 		return err
@@ -47,10 +53,6 @@ func enroll(cmd *cobra.Command, g *globals, env *Env, rawLink string, o enrollOp
 	// The link works once: make sure the key can be kept before using it.
 	if err := state.Save(g.State, st); err != nil {
 		return err
-	}
-	if o.Name == "" {
-		host, _ := os.Hostname()
-		o.Name = "latchkey-authenticator on " + host
 	}
 	key, err := mobileclient.GenerateKey()
 	if err != nil {
@@ -89,4 +91,15 @@ func enroll(cmd *cobra.Command, g *globals, env *Env, rawLink string, o enrollOp
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Enrolled as %s at %s\n", res.User.Username, res.Tenant.Name)
 	return nil
+}
+
+// defaultName is "latchkey-authenticator on <host name>", cut to the
+// longest name the server accepts.
+func defaultName() string {
+	host, _ := os.Hostname()
+	r := []rune("latchkey-authenticator on " + host)
+	if len(r) > mobileclient.MaxNameLen {
+		r = r[:mobileclient.MaxNameLen]
+	}
+	return string(r)
 }

@@ -1,9 +1,12 @@
 // Package fakeserver is an in-memory server of Latchkey's mobile API v1
 // (docs/mobile-api.md) for the authenticator's tests. It implements the
 // documented behaviour strictly — one-time, 10-minute enrollment secrets
-// stored as SHA-256, P-256 keys only, every later request signed as in
-// section 2 (±60 s, nonces once per device, one 401 for every cause), bodies
-// of at most 16 KiB, the documented status and error code for each refusal —
+// stored as SHA-256 (a wrong secret or a taken key_id leaves the link
+// usable), P-256 keys only, the documented field rules, 10 well-formed
+// enrollments per address and 10-minute window (then 429 with Retry-After),
+// every later request signed as in section 2 (±60 s, nonces once per device,
+// one 401 for every cause), only the contract's members, bodies of at most
+// 16 KiB (then 413), the documented status and error code for each refusal —
 // and answers challenges with push/challenge's real Service, so an answer is
 // accepted only in canonical form and under the device's key. FCM is a
 // channel of the data messages that would have been sent.
@@ -24,11 +27,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -42,6 +49,8 @@ const Tenant tenants.ID = "fake-tenant"
 
 // Documented limits.
 const (
+	EnrollAttempts     = 10 // well-formed enrollments per address and window
+	EnrollWindow       = 10 * time.Minute
 	EnrollmentLifetime = 10 * time.Minute
 	Skew               = 60 * time.Second
 	PollInterval       = 5
@@ -102,7 +111,10 @@ type Server struct {
 	enrollments map[string]*enrollment
 	devices     map[string]*device
 	requests    []Request
-	enrollTries int
+	// enrollTries counts well-formed enrollment attempts per client address
+	// in the current window.
+	enrollTries  map[string]int
+	enrollWindow time.Time
 }
 
 // New returns a Server.
@@ -122,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		fcm:         make(chan challenge.Message, 64),
 		enrollments: map[string]*enrollment{},
 		devices:     map[string]*device{},
+		enrollTries: map[string]int{},
 	}
 	is, err := challenge.NewIssuer(challenge.Config{Rand: cfg.Rand, Now: cfg.Now, DisableNumberMatching: cfg.DisableNumberMatching})
 	if err != nil {
@@ -145,6 +158,9 @@ func New(cfg Config) (*Server, error) {
 	m.HandleFunc("PATCH "+mobileclient.PathDevice, s.signed(s.renameDevice))
 	m.HandleFunc("DELETE "+mobileclient.PathDevice, s.signed(s.removeDevice))
 	m.HandleFunc("PUT "+mobileclient.PathPushToken, s.signed(s.setPushToken))
+	m.HandleFunc(mobileclient.APIPrefix+"/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, mobileclient.CodeNotFound, "no such endpoint")
+	})
 	s.mux = m
 	return s, nil
 }
@@ -282,8 +298,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, mobileclient.MaxBody+1))
-	if err != nil || len(b) > mobileclient.MaxBody {
-		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "body unreadable or over 16 KiB")
+	switch {
+	case err != nil:
+		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "body unreadable")
+		return nil, false
+	case len(b) > mobileclient.MaxBody:
+		writeError(w, http.StatusRequestEntityTooLarge, mobileclient.CodeTooLarge, "body over 16 KiB")
 		return nil, false
 	}
 	return b, true
@@ -317,13 +337,16 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, err.Error())
 		return
-	case !printable(req.KeyID, 1, 128):
-		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "key_id: 1–128 printable characters")
+	case !validKeyID(req.KeyID):
+		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "key_id: 1–128 characters of A–Z a–z 0–9 . _ : -")
 		return
 	case req.Platform != "android" && req.Platform != "ios" && req.Platform != "cli":
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "platform")
 		return
-	case !printable(req.Name, 1, 100):
+	case !validPushToken(req.PushToken):
+		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "push_token")
+		return
+	case !validName(req.Name):
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "name")
 		return
 	case len(req.EnrollmentID) != 22 || len(req.Secret) != 43:
@@ -338,11 +361,26 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if w0 := now.Truncate(EnrollWindow); !w0.Equal(s.enrollWindow) {
+		s.enrollWindow, s.enrollTries = w0, map[string]int{}
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if s.enrollTries[ip]++; s.enrollTries[ip] > EnrollAttempts {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.enrollWindow.Add(EnrollWindow).Sub(now).Seconds())))
+		writeError(w, http.StatusTooManyRequests, mobileclient.CodeRateLimited, "too many attempts")
+		return
+	}
 	e := s.enrollments[req.EnrollmentID]
 	sum := sha256.Sum256([]byte(req.Secret))
 	if e == nil || e.used || !now.Before(e.expires) || subtle.ConstantTimeCompare(sum[:], e.secretHash[:]) != 1 {
 		writeError(w, http.StatusGone, mobileclient.CodeEnrollmentInvalid, "enrollment unknown, used or expired")
 		return
+	}
+	for _, other := range s.devices {
+		if other.User.ID == e.user.ID && other.KeyID == req.KeyID && !other.Removed {
+			writeError(w, http.StatusConflict, mobileclient.CodeKeyIDTaken, "another of this user's devices has this key_id")
+			return // the link stays usable
+		}
 	}
 	e.used = true
 	d := &device{DeviceInfo: DeviceInfo{
@@ -374,14 +412,23 @@ func parseP256(s string) (*ecdsa.PublicKey, error) {
 	return ec, nil
 }
 
-func printable(s string, minLen, maxLen int) bool {
-	if len([]rune(s)) < minLen || len([]rune(s)) > maxLen {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
+// validName: 1–64 characters, no control or bidi characters.
+func validName(s string) bool {
+	n := utf8.RuneCountInString(s)
+	return utf8.ValidString(s) && n >= 1 && n <= 64 && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	})
+}
+
+// validKeyID: 1–128 characters of A–Z a–z 0–9 . _ : -
+func validKeyID(s string) bool {
+	return len(s) >= 1 && len(s) <= 128 && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == ':' || r == '-')
+	})
+}
+
+// validPushToken: empty, or up to 4096 printable ASCII characters without
+// spaces.
+func validPushToken(s string) bool {
+	return len(s) <= 4096 && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }

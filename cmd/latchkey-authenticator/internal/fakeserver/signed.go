@@ -107,6 +107,10 @@ func (s *Server) listChallenges(w http.ResponseWriter, r *http.Request, d *devic
 
 // deviceChallenge loads the challenge of the path if it is this device's.
 func (s *Server) deviceChallenge(w http.ResponseWriter, r *http.Request, d *device) (*challenge.Challenge, bool) {
+	if !mobileclient.ValidCID(r.PathValue("cid")) {
+		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "cid is not 32 lower-case hex digits")
+		return nil, false
+	}
 	c, err := s.store.Get(r.Context(), Tenant, r.PathValue("cid"))
 	if err != nil || c.DeviceID != d.ID {
 		writeError(w, http.StatusNotFound, mobileclient.CodeNotFound, "no such challenge")
@@ -138,9 +142,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, d *device, body 
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, map[string]string{"state": string(after.State)})
-	case errors.Is(err, challenge.ErrMalformed), errors.Is(err, challenge.ErrNotCanonical), errors.Is(err, challenge.ErrWrongChallenge):
+	case errors.Is(err, challenge.ErrMalformed), errors.Is(err, challenge.ErrNotCanonical):
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "answer payload")
-	case errors.Is(err, challenge.ErrWrongDevice), errors.Is(err, challenge.ErrBadSignature), errors.Is(err, challenge.ErrStaleTimestamp):
+	case errors.Is(err, challenge.ErrWrongDevice), errors.Is(err, challenge.ErrBadSignature), errors.Is(err, challenge.ErrStaleTimestamp), errors.Is(err, challenge.ErrWrongChallenge):
 		writeError(w, http.StatusUnauthorized, mobileclient.CodeUnauthenticated, "unauthenticated")
 	case errors.Is(err, challenge.ErrNotFound):
 		writeError(w, http.StatusNotFound, mobileclient.CodeNotFound, "no such challenge")
@@ -173,7 +177,7 @@ func (s *Server) renameDevice(w http.ResponseWriter, _ *http.Request, d *device,
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decodeStrict(body, &req); err != nil || !printable(req.Name, 1, 100) {
+	if err := decodeStrict(body, &req); err != nil || !validName(req.Name) {
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "name")
 		return
 	}
@@ -188,7 +192,7 @@ func (s *Server) setPushToken(w http.ResponseWriter, _ *http.Request, d *device,
 	var req struct {
 		PushToken *string `json:"push_token"`
 	}
-	if err := decodeStrict(body, &req); err != nil || req.PushToken == nil || !printable(*req.PushToken, 0, 4096) {
+	if err := decodeStrict(body, &req); err != nil || req.PushToken == nil || !validPushToken(*req.PushToken) {
 		writeError(w, http.StatusBadRequest, mobileclient.CodeMalformed, "push_token")
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/latchkey/latchkey/push/challenge"
 )
@@ -169,7 +171,7 @@ func call(ctx context.Context, hc *http.Client, baseURL string, s *Signer, metho
 		return fmt.Errorf("the answer is larger than %d bytes", MaxBody)
 	}
 	if resp.StatusCode != want {
-		return apiError(resp.StatusCode, b)
+		return apiError(resp, b)
 	}
 	if out == nil {
 		return nil
@@ -180,12 +182,16 @@ func call(ctx context.Context, hc *http.Client, baseURL string, s *Signer, metho
 	return nil
 }
 
-func apiError(status int, body []byte) error {
+func apiError(resp *http.Response, body []byte) error {
 	var eb ErrorBody
 	if json.Unmarshal(body, &eb) != nil {
 		eb = ErrorBody{}
 	}
-	return &APIError{Status: status, Code: eb.Error, ServerMessage: eb.Message}
+	e := &APIError{Status: resp.StatusCode, Code: eb.Error, ServerMessage: eb.Message}
+	if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
+		e.RetryAfter = time.Duration(n) * time.Second
+	}
+	return e
 }
 
 // ValidCID reports whether s looks like a challenge id: 32 lower-case hex

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,4 +272,65 @@ func TestAnotherKeyIsRefused_R31(t *testing.T) {
 	c.Signer.Key = other
 	_, err := c.Challenges(context.Background())
 	wantCode(t, err, mobileclient.CodeUnauthenticated)
+}
+
+func enrollRequest(t *testing.T, raw, keyID string) (mobileclient.Link, mobileclient.EnrollRequest) {
+	t.Helper()
+	link, err := mobileclient.ParseLink(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := mobileclient.GenerateKey()
+	pub, _ := mobileclient.EncodePublicKey(&key.PublicKey)
+	return link, mobileclient.EnrollRequest{EnrollmentID: link.ID, Secret: link.Secret, PublicKey: pub, KeyID: keyID, Platform: "cli", Name: "n"}
+}
+
+func TestKeyIDTakenLeavesTheLinkUsable(t *testing.T) {
+	e := newEnv(t)
+	user := fakeserver.User{ID: "u1", Username: "ann"}
+	raw, _ := e.fake.NewEnrollment(e.url, user)
+	link, req := enrollRequest(t, raw, "same-key")
+	if _, err := mobileclient.Enroll(context.Background(), http.DefaultClient, link.BaseURL, req); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = e.fake.NewEnrollment(e.url, user)
+	link, req = enrollRequest(t, raw, "same-key")
+	_, err := mobileclient.Enroll(context.Background(), http.DefaultClient, link.BaseURL, req)
+	wantCode(t, err, mobileclient.CodeKeyIDTaken)
+	req.KeyID = "other-key"
+	if _, err := mobileclient.Enroll(context.Background(), http.DefaultClient, link.BaseURL, req); err != nil {
+		t.Fatalf("the link was used up by a refused key id: %v", err)
+	}
+}
+
+func TestEnrollmentIsRateLimitedWithRetryAfter(t *testing.T) {
+	e := newEnv(t)
+	e.server.Add(3 * time.Minute) // 7 minutes left in the fixed window
+	raw, _ := e.fake.NewEnrollment(e.url, fakeserver.User{ID: "u1", Username: "ann"})
+	link, req := enrollRequest(t, raw, "k1")
+	req.Secret = strings.Repeat("A", 43) // well-formed, wrong
+	var err error
+	for range fakeserver.EnrollAttempts + 1 {
+		_, err = mobileclient.Enroll(context.Background(), http.DefaultClient, link.BaseURL, req)
+	}
+	wantCode(t, err, mobileclient.CodeRateLimited)
+	if got := mobileclient.Explain(err); got != "Too many attempts from this address; try again in 420 seconds." {
+		t.Errorf("message %q", got)
+	}
+}
+
+func TestBodiesOver16KiBAreTooLarge(t *testing.T) {
+	e := newEnv(t)
+	c := e.enroll(t, "ann")
+	_, err := c.Rename(context.Background(), strings.Repeat("x", mobileclient.MaxBody))
+	wantCode(t, err, mobileclient.CodeTooLarge)
+}
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{"Ann's Pixel": true, strings.Repeat("é", 64): true, "": false,
+		strings.Repeat("x", 65): false, "tab\there": false, "rtl\u202eoverride": false, "\xff": false} {
+		if err := mobileclient.CheckName(name); (err == nil) != ok {
+			t.Errorf("CheckName(%q) = %v", name, err)
+		}
+	}
 }

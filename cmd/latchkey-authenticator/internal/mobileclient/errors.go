@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // The API's error codes (docs/mobile-api.md). They are stable; the server's
@@ -11,28 +12,30 @@ import (
 const (
 	CodeMalformed         = "malformed"
 	CodeEnrollmentInvalid = "enrollment_invalid"
+	CodeKeyIDTaken        = "key_id_taken"
+	CodeTooLarge          = "too_large"
 	CodeRateLimited       = "rate_limited"
 	CodeUnauthenticated   = "unauthenticated"
 	CodeNotFound          = "not_found"
 	CodeAlreadyAnswered   = "already_answered"
 	CodeExpired           = "expired"
 	CodeWrongNumber       = "wrong_number"
-	// CodeKeyIDTaken is the real server's answer to an enrollment whose key
-	// id another of the user's devices has (not in the document yet).
-	CodeKeyIDTaken = "key_id_taken"
+	CodeInternal          = "internal"
 )
 
 // messages are what a person reads for each documented code.
 var messages = map[string]string{
 	CodeMalformed:         "The server refused the request as malformed; this client may not match the server's version.",
 	CodeEnrollmentInvalid: "This enrollment link is unknown, expired (links last 10 minutes) or already used; open Settings → Add the authenticator app for a new one.",
+	CodeKeyIDTaken:        "Another of your devices already uses this key id; run enroll again with the same link (it is still valid, and a new key id is picked each time).",
+	CodeTooLarge:          "The request was larger than the server accepts (16 KiB).",
 	CodeRateLimited:       "Too many attempts from this address; wait a few minutes and try again.",
 	CodeUnauthenticated:   "The server did not accept this device's signature: the device was removed, or this computer's clock is more than 60 seconds off.",
 	CodeNotFound:          "There is no such request for this device.",
 	CodeAlreadyAnswered:   "This request was already answered.",
 	CodeExpired:           "This request expired (requests last 2 minutes); start again in the browser.",
 	CodeWrongNumber:       "That number was wrong; the request was denied.",
-	CodeKeyIDTaken:        "Another of your devices uses this key id; enroll again with a new link (each enrollment picks a new key id).",
+	CodeInternal:          "The server failed to handle the request; try again later.",
 }
 
 // APIError is an error answer of the API.
@@ -43,11 +46,16 @@ type APIError struct {
 	Code string
 	// ServerMessage is the server's English text, for logs.
 	ServerMessage string
+	// RetryAfter is the Retry-After of a 429 (0 when absent).
+	RetryAfter time.Duration
 }
 
 // Error returns the message for the code, or a description of the
 // undocumented answer.
 func (e *APIError) Error() string {
+	if e.Code == CodeRateLimited && e.RetryAfter > 0 {
+		return fmt.Sprintf("Too many attempts from this address; try again in %d seconds.", int(e.RetryAfter.Seconds()))
+	}
 	if m, ok := messages[e.Code]; ok {
 		return m
 	}

@@ -1,6 +1,13 @@
 package mobileclient
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The API's paths (docs/mobile-api.md).
 const (
@@ -13,6 +20,24 @@ const (
 
 // PlatformCLI is the platform the reference client enrolls as.
 const PlatformCLI = "cli"
+
+// MaxNameLen is the most characters a device name has.
+const MaxNameLen = 64
+
+// CheckName reports why name cannot be a device's name: 1–64 characters
+// without control or bidirectional-format characters.
+func CheckName(name string) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case !utf8.ValidString(name):
+		return errors.New("the device name is not UTF-8")
+	case n < 1 || n > MaxNameLen:
+		return fmt.Errorf("the device name must be 1–%d characters (it has %d)", MaxNameLen, n)
+	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }):
+		return errors.New("the device name must not contain control characters")
+	}
+	return nil
+}
 
 // EnrollRequest is the body of POST /enroll.
 type EnrollRequest struct {
