@@ -22,12 +22,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/mobile-api"
 	"github.com/latchkey/latchkey/portal/enrollapi"
 	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/portal/i18n"
 	"github.com/latchkey/latchkey/portal/middleware"
 	"github.com/latchkey/latchkey/portal/pages"
 	"github.com/latchkey/latchkey/portal/view"
+	"github.com/latchkey/latchkey/push/approval"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/obs"
 )
@@ -93,6 +95,9 @@ type Deps struct {
 	Account *pages.Account
 	// DrawCaptcha draws a CAPTCHA's digits as PNG (portal/captcha).
 	DrawCaptcha func(digits string) ([]byte, error)
+	// Mobile serves the authenticator app's API under /api/mobile/v1 and
+	// the enrollment link's page; nil: not mounted.
+	Mobile *mobileapi.API
 }
 
 // Dispatcher sends one signed command to one of a tenant's connectors and
@@ -201,6 +206,10 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	// The connector API is JSON for machines: tenant by host, no language.
 	if deps.Enroller != nil {
 		enrollapi.Register(app, deps.Enroller, deps.Logger)
+	}
+	if deps.Mobile != nil {
+		mobileapi.Register(app, deps.Mobile)
+		app.Get(approval.EnrollPath, mobileapi.EnrollPage)
 	}
 	app.Use(middleware.Locale(cat, cfg.TLS))
 	h.Register(app)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/latchkey/latchkey/mobile-api"
 	"github.com/latchkey/latchkey/portal/captcha"
 	"github.com/latchkey/latchkey/portal/factor/otp"
 	"github.com/latchkey/latchkey/portal/factor/questions"
@@ -30,6 +31,9 @@ import (
 	"github.com/latchkey/latchkey/portal/phone"
 	"github.com/latchkey/latchkey/portal/session"
 	"github.com/latchkey/latchkey/portal/settings"
+	"github.com/latchkey/latchkey/push/approval"
+	"github.com/latchkey/latchkey/push/challenge"
+	"github.com/latchkey/latchkey/push/fcm"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
@@ -44,6 +48,7 @@ type selfServiceConfig struct {
 	SMS           smsConfig
 	// MinDelay is the response floor of identify and send-code (R2).
 	MinDelay time.Duration
+	FCM      fcmConfig
 
 	secretKey []byte // loaded by loadSecretKey
 	// mailbox, when set (the demo), receives every message instead of SMTP/SMS.
@@ -54,6 +59,8 @@ type smtpConfig struct {
 	Host, Username, PasswordFile, From, TLS, CAFile string
 	Port                                            int
 }
+
+type fcmConfig struct{ Project, CredentialsFile, Endpoint string }
 
 type smsConfig struct {
 	Provider, URL, AccountSID, TokenFile, From, CAFile string
@@ -74,6 +81,9 @@ func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SMS.AccountSID, "sms-account-sid", "", "Twilio account SID")
 	fs.StringVar(&c.SMS.TokenFile, "sms-token-file", "", "file holding the Twilio auth token or the webhook signing key")
 	fs.StringVar(&c.SMS.From, "sms-from", "", "sender number or name of SMS")
+	fs.StringVar(&c.FCM.Project, "fcm-project", "", "Firebase project that sends push approvals (empty: the app polls)")
+	fs.StringVar(&c.FCM.CredentialsFile, "fcm-credentials-file", "", "Firebase service-account JSON key (default: Application Default Credentials)")
+	fs.StringVar(&c.FCM.Endpoint, "fcm-endpoint", "", "replaces https://fcm.googleapis.com/v1 (a test FCM server; turns authentication off)")
 	fs.StringVar(&c.SMS.CAFile, "sms-ca-file", "", "PEM CA bundle that verifies the SMS provider's or webhook's HTTPS server (default: the system's)")
 }
 
@@ -140,6 +150,7 @@ type selfService struct {
 	account *pages.Account
 	worker  *notify.Worker
 	outbox  *notify.Outbox
+	mobile  *mobileapi.API
 	captcha func(string) ([]byte, error)
 }
 
@@ -185,15 +196,45 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 		return nil, fmt.Errorf("totp sealer: %w", err)
 	}
 	totps := &totp.Service{Sealer: seeds, Log: log}
-	engine, err := flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps,
+
+	// Push approval and the mobile API.
+	scope := approval.Scoped(st.Tenant)
+	var sender challenge.Sender // nil: devices poll
+	if c.FCM.Project != "" {
+		s, err := fcm.New(context.Background(), fcm.Config{ProjectID: c.FCM.Project, CredentialsFile: c.FCM.CredentialsFile, Endpoint: c.FCM.Endpoint})
+		if err != nil {
+			return nil, fmt.Errorf("--fcm-project: %w", err)
+		}
+		sender = s
+	}
+	var engine *flow.Engine
+	pushes, err := approval.New(approval.Config{Store: scope, Sender: sender, Logger: log,
+		OnReport: func(ctx context.Context, t *tenants.Tenant, userID string) {
+			engine.Reported(ctx, t, userID, flow.Client{})
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("push approvals: %w", err)
+	}
+	devices, err := approval.NewEnrollments(scope, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("device enrollments: %w", err)
+	}
+	mobile, err := mobileapi.New(mobileapi.Config{Store: scope, Approvals: pushes, Enrollments: devices, Logger: log,
+		OnDeviceChange: func(ctx context.Context, t *tenants.Tenant, ev mobileapi.DeviceEvent) {
+			engine.NotifyUser(ctx, t, ev.Device.UserID, "factor_changed", nil, flow.Client{IP: ev.IP, UserAgent: ev.UserAgent})
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("mobile API: %w", err)
+	}
+	engine, err = flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps, Pusher: pushes,
 		Phone: phoneCheck, Key: subkey(c.secretKey, "flow"), Links: links, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
-		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps},
+		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps, Devices: devices},
 		QR:       totp.QRSVG, Links: links}
-	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox,
+	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox, mobile: mobile,
 		captcha: func(digits string) ([]byte, error) { return captcha.PNG(digits, 240, 80) }}, nil
 }
 

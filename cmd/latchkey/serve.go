@@ -209,6 +209,7 @@ func newServer(cfg serverConfig, st store.Store, log *slog.Logger) (*server, err
 		Flow:        s.self.engine,
 		Account:     s.self.account,
 		DrawCaptcha: s.self.captcha,
+		Mobile:      s.self.mobile,
 	}
 	s.portal, err = portal.New(portal.Config{
 		TrustedProxies: proxies,

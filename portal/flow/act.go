@@ -417,13 +417,33 @@ func (e *Engine) ConfirmReport(ctx context.Context, t *tenants.Tenant, token, st
 	if err != nil {
 		return v, err
 	}
-	e.audit(ctx, t, c, "user:"+u.ID, "selfservice.frozen", "user:"+u.ID, "reported", nil)
+	e.reported(ctx, t, u, c, "link")
+	return v, nil
+}
+
+// Reported finishes a "this wasn't me" report made elsewhere (a push denied
+// as "report" on the phone: the account is frozen already): it ends the
+// user's sessions, alerts the tenant's admins and the user, and audits.
+func (e *Engine) Reported(ctx context.Context, t *tenants.Tenant, userID string, c Client) {
+	ts := e.Store.Tenant(t.ID)
+	u, err := ts.GetUser(ctx, userID)
+	if err != nil {
+		e.Logger.ErrorContext(ctx, "report: user", "err", err)
+		return
+	}
+	if _, err := ts.RevokeUserSessions(ctx, u.ID, "", e.Now()); err != nil {
+		e.Logger.ErrorContext(ctx, "report: end sessions", "err", err)
+	}
+	e.reported(ctx, t, u, c, "push")
+}
+
+func (e *Engine) reported(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client, via string) {
+	e.audit(ctx, t, c, "user:"+u.ID, "selfservice.frozen", "user:"+u.ID, "reported", map[string]string{"via": via})
 	e.alertAdmins(ctx, t, u, c)
 	if u.Email != "" {
 		_ = e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: u.Email, Kind: "frozen", Lang: c.Lang,
-			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: now})
+			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()})
 	}
-	return v, nil
 }
 
 // alertAdmins emails every admin of the tenant about a report.

@@ -14,6 +14,9 @@ import (
 // pushLifetime is how long the browser waits for a push (R30: ≤120 s).
 const pushLifetime = 120 * time.Second
 
+// *totp.Service is the engine's TOTP.
+var _ TOTP = (*totp.Service)(nil)
+
 var errReplay = errors.New("flow: TOTP code already used")
 
 // SubmitTOTP checks an authenticator-app code (R26): ±1 time step, and a

@@ -13,12 +13,9 @@ import (
 	"github.com/pquerna/otp"
 	pqtotp "github.com/pquerna/otp/totp"
 
-	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/tenants"
 )
 
-// The engine's interface is what Service is for.
-var _ flow.TOTP = (*Service)(nil)
 
 var (
 	acme  = &tenants.Tenant{ID: "11111111-1111-4111-8111-111111111111", Slug: "acme", Name: "Acme Corp", Branding: tenants.Branding{DisplayName: "Acme IT"}}
