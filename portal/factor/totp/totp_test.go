@@ -16,7 +16,6 @@ import (
 	"github.com/latchkey/latchkey/tenants"
 )
 
-
 var (
 	acme  = &tenants.Tenant{ID: "11111111-1111-4111-8111-111111111111", Slug: "acme", Name: "Acme Corp", Branding: tenants.Branding{DisplayName: "Acme IT"}}
 	other = &tenants.Tenant{ID: "22222222-2222-4222-8222-222222222222", Slug: "other", Name: "Other"}
