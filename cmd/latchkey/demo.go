@@ -89,6 +89,7 @@ func newDemoCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "\n  demo mailbox and SMS         http://%s/\n", mailLn.Addr())
 			fmt.Fprintf(out, "  demo users                   alice, bob, carol (password %s)\n", demodir.DefaultPassword)
+			fmt.Fprintf(out, "  phone approvals              sign in at /enroll, Settings → Add the app, then: go run ./cmd/latchkey-authenticator enroll '<link>' && go run ./cmd/latchkey-authenticator wait\n")
 			fmt.Fprintf(out, "\n  connector hub                %s\n", s.hubURL)
 			for _, c := range conns {
 				fmt.Fprintf(out, "  %-28s %s\n", c.slug+" connector", c.dir)

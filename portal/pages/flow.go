@@ -222,6 +222,19 @@ type flowBody struct {
 	CodeMins    int
 	Questions   []questionView
 	PushSeconds int
+	Default     tenants.Factor
+}
+
+func firstOf(opts []tenants.Factor, prefer ...tenants.Factor) tenants.Factor {
+	for _, p := range prefer {
+		if p != "" && slices.Contains(opts, p) {
+			return p
+		}
+	}
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return ""
 }
 
 type ruleView struct {
@@ -251,6 +264,10 @@ func (h *Handlers) flowPage(c *fiber.Ctx) error {
 		i := slices.Index(v.Options, b.Pref)
 		b.V.Options = append([]tenants.Factor{b.Pref}, slices.Delete(slices.Clone(v.Options), i, i+1)...)
 	}
+	// The pre-selected method: the remembered one, else an email code (which
+	// nearly everyone has), else the first — never a push, which waits two
+	// minutes for an account without the app.
+	b.Default = firstOf(b.V.Options, b.Pref, tenants.FactorEmail)
 	if !v.CodeExpiresAt.IsZero() {
 		b.CodeMins = max(1, int(time.Until(v.CodeExpiresAt).Round(time.Minute)/time.Minute))
 	}
