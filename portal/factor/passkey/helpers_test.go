@@ -1,0 +1,100 @@
+package passkey
+
+import (
+	"testing"
+	"time"
+
+	"github.com/descope/virtualwebauthn"
+)
+
+var (
+	acme   = RP{ID: "acme.localhost", Origin: "http://acme.localhost:8080", DisplayName: "Acme"}
+	globex = RP{ID: "globex.localhost", Origin: "http://globex.localhost:8080", DisplayName: "Globex"}
+	t0     = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+)
+
+// clock is a settable fake clock.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+func newService() (*Service, *clock) {
+	c := &clock{t: t0}
+	return &Service{Now: c.Now}, c
+}
+
+func virtualRP(rp RP) virtualwebauthn.RelyingParty {
+	return virtualwebauthn.RelyingParty{ID: rp.ID, Name: rp.DisplayName, Origin: rp.Origin}
+}
+
+func newUser(t testing.TB, s *Service, name string) User {
+	t.Helper()
+	id, err := s.NewUserHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return User{ID: id, Name: name, DisplayName: "Ann Example"}
+}
+
+// device is a virtual authenticator holding one credential for a user.
+type device struct {
+	auth virtualwebauthn.Authenticator
+	cred virtualwebauthn.Credential
+}
+
+func newDevice(u User) *device {
+	return &device{
+		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: u.ID}),
+		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+	}
+}
+
+// attest answers creation options as a browser at (the possibly wrong)
+// client RP would.
+func (d *device) attest(t testing.TB, client RP, optionsJSON []byte) []byte {
+	t.Helper()
+	opts, err := virtualwebauthn.ParseAttestationOptions(string(optionsJSON))
+	if err != nil {
+		t.Fatalf("parse creation options: %v", err)
+	}
+	return []byte(virtualwebauthn.CreateAttestationResponse(virtualRP(client), d.auth, d.cred, *opts))
+}
+
+// assert answers request options as a browser at client would, with the
+// device's current counter.
+func (d *device) assert(t testing.TB, client RP, optionsJSON []byte) []byte {
+	t.Helper()
+	opts, err := virtualwebauthn.ParseAssertionOptions(string(optionsJSON))
+	if err != nil {
+		t.Fatalf("parse request options: %v", err)
+	}
+	return []byte(virtualwebauthn.CreateAssertionResponse(virtualRP(client), d.auth, d.cred, *opts))
+}
+
+// register runs a full registration of d for u at rp and returns u with
+// the new credential added.
+func register(t testing.TB, s *Service, rp RP, u User, d *device) User {
+	t.Helper()
+	opts, sess, err := s.BeginRegistration(rp, u)
+	if err != nil {
+		t.Fatalf("BeginRegistration: %v", err)
+	}
+	cred, err := s.FinishRegistration(rp, u, sess, d.attest(t, rp, opts))
+	if err != nil {
+		t.Fatalf("FinishRegistration: %v", err)
+	}
+	cred.Name = "test key"
+	u.Credentials = append(u.Credentials, cred)
+	return u
+}
+
+// login begins a login for u (nil: discoverable) and returns the session
+// and the device's answer to it.
+func login(t testing.TB, s *Service, rp RP, u *User, requireUV bool, d *device) (Session, []byte) {
+	t.Helper()
+	opts, sess, err := s.BeginLogin(rp, u, requireUV)
+	if err != nil {
+		t.Fatalf("BeginLogin: %v", err)
+	}
+	return sess, d.assert(t, rp, opts)
+}
