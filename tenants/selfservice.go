@@ -1,6 +1,9 @@
 package tenants
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Flow is one self-service flow in progress (reset, unlock, change, sign-in,
 // enroll, report): the server-side state that lets any node continue it.
@@ -103,6 +106,9 @@ type Enrollment struct {
 	// (automatic enrollment) rather than registered by the user.
 	EmailFromDirectory bool `json:"email_from_directory,omitempty"`
 	PhoneFromDirectory bool `json:"phone_from_directory,omitempty"`
+	// Passkeys are the user's WebAuthn credentials, as portal/factor/passkey
+	// stores them (a JSON array, opaque here).
+	Passkeys json.RawMessage `json:"passkeys,omitempty"`
 	// TOTP is the authenticator-app secret, when set up.
 	TOTP *TOTPEnrollment `json:"totp,omitempty"`
 	// DeviceReset is when the user asked to remove their devices after losing

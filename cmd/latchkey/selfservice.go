@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/mobile-api"
 	"github.com/latchkey/latchkey/portal/captcha"
 	"github.com/latchkey/latchkey/portal/factor/otp"
+	"github.com/latchkey/latchkey/portal/factor/passkey"
 	"github.com/latchkey/latchkey/portal/factor/questions"
 	"github.com/latchkey/latchkey/portal/factor/totp"
 	"github.com/latchkey/latchkey/portal/flow"
@@ -196,6 +197,7 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 		return nil, fmt.Errorf("totp sealer: %w", err)
 	}
 	totps := &totp.Service{Sealer: seeds, Log: log}
+	passkeys := &passkey.Service{}
 
 	// Push approval and the mobile API.
 	scope := approval.Scoped(st.Tenant)
@@ -226,13 +228,13 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	if err != nil {
 		return nil, fmt.Errorf("mobile API: %w", err)
 	}
-	engine, err = flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps, Pusher: pushes,
+	engine, err = flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps, Pusher: pushes, Passkeys: passkeys,
 		Phone: phoneCheck, Key: subkey(c.secretKey, "flow"), Links: links, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
-		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps, Devices: devices},
+		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps, Devices: devices, Passkeys: passkeys},
 		QR:       totp.QRSVG, Links: links}
 	return &selfService{engine: engine, account: acct, worker: w, outbox: outbox, mobile: mobile,
 		captcha: func(digits string) ([]byte, error) { return captcha.PNG(digits, 240, 80) }}, nil

@@ -31,6 +31,8 @@ type View struct {
 	// PushExpiresAt when the wait ends.
 	PushNumber    int
 	PushExpiresAt time.Time
+	// PasskeyOptions is the WebAuthn request for the page's script (JSON).
+	PasskeyOptions string
 	// Error is the catalog key of an inline error and Field its form field;
 	// Rules the password rules a new password broke (tenants.Password… and
 	// directory refusals such as "in_history", "too_young").
@@ -86,6 +88,7 @@ func (e *Engine) view(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st
 	if st.Push != nil {
 		v.PushNumber, v.PushExpiresAt = st.Push.Number, st.Push.ExpiresAt
 	}
+	v.PasskeyOptions = st.PasskeyOptions
 	if st.satisfied() && !st.Decoy {
 		v.DisplayName = st.DisplayName
 	}

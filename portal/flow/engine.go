@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/connector/hub"
+	"github.com/latchkey/latchkey/portal/factor/passkey"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
@@ -164,9 +165,10 @@ type Deps struct {
 	Codes      Codes
 	Answers    Answers
 	Phone      PhoneChecker
-	// Pusher and TOTP enable those factors; nil leaves them out.
-	Pusher Pusher
-	TOTP   TOTP
+	// Pusher, TOTP and Passkeys enable those factors; nil leaves them out.
+	Pusher   Pusher
+	TOTP     TOTP
+	Passkeys *passkey.Service
 	// Key is the engine's HMAC key (≥32 bytes, from configuration): step
 	// tokens, decoy questions, CAPTCHA digits.
 	Key []byte

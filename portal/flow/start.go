@@ -19,7 +19,7 @@ import (
 
 // Supported are the factors this engine can verify, in the order they are
 // offered (strongest first). Push and TOTP need Deps.Pusher and Deps.TOTP.
-var Supported = []tenants.Factor{tenants.FactorPush, tenants.FactorTOTP, tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions}
+var Supported = []tenants.Factor{tenants.FactorPasskey, tenants.FactorPush, tenants.FactorTOTP, tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions}
 
 // supports reports whether this engine is configured to verify f.
 func (e *Engine) supports(f tenants.Factor) bool {
@@ -28,6 +28,8 @@ func (e *Engine) supports(f tenants.Factor) bool {
 		return e.Pusher != nil
 	case tenants.FactorTOTP:
 		return e.TOTP != nil
+	case tenants.FactorPasskey:
+		return e.Passkeys != nil
 	case tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions:
 		return true
 	}

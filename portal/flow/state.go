@@ -28,6 +28,7 @@ const (
 	StepActing          Step = "acting"           // the directory operation is under way
 	StepTOTP            Step = "totp"             // enter the authenticator app's code
 	StepPush            Step = "push"             // approve on the phone; the page shows the number
+	StepPasskey         Step = "passkey"          // the browser asks the passkey (WebAuthn)
 )
 
 // ActionReport is the pseudo-action of a "this wasn't me" link's flow.
@@ -62,6 +63,10 @@ type state struct {
 	After Step `json:"after,omitempty"`
 	// Code is the pending one-time code.
 	Code *pendingCode `json:"code,omitempty"`
+	// PasskeySession is the pending WebAuthn assertion (its challenge) and
+	// PasskeyOptions the options the page hands to the browser.
+	PasskeySession []byte `json:"passkey_session,omitempty"`
+	PasskeyOptions string `json:"passkey_options,omitempty"`
 	// Push is the pending push challenge.
 	Push *pendingPush `json:"push,omitempty"`
 	// Questions are the questions asked (text).

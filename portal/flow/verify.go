@@ -82,7 +82,7 @@ func (e *Engine) nonce() (string, error) {
 // the reply is the same whether or not a code could be sent (R1).
 func (e *Engine) Choose(ctx context.Context, t *tenants.Tenant, token, stepToken string, factor tenants.Factor, c Client) (View, error) {
 	started := e.Now()
-	f, st, err := e.step(ctx, t, token, stepToken, StepChoose, StepCode, StepQuestions, StepTOTP, StepPush)
+	f, st, err := e.step(ctx, t, token, stepToken, StepChoose, StepCode, StepQuestions, StepTOTP, StepPush, StepPasskey)
 	if err != nil {
 		return View{}, err
 	}
@@ -104,6 +104,11 @@ func (e *Engine) Choose(ctx context.Context, t *tenants.Tenant, token, stepToken
 		st.Questions, st.Code, st.Step = qs, nil, StepQuestions
 	case tenants.FactorTOTP:
 		st.Code, st.Push, st.Step = nil, nil, StepTOTP
+	case tenants.FactorPasskey:
+		if err := e.beginPasskey(t, f, st); err != nil {
+			return View{}, err
+		}
+		st.Code, st.Push, st.Step = nil, nil, StepPasskey
 	case tenants.FactorPush:
 		defer e.pad(ctx, started)
 		if err := e.startPush(ctx, t, f, st, c); err != nil {

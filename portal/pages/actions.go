@@ -30,6 +30,9 @@ type identifyBody struct {
 	TitleKey, IntroKey, Path string
 	Username                 string // prefill; escaped by html/template
 	Error                    string // catalog key of an inline error
+	// Passkey offers passwordless sign-in (the sign-in action, when the
+	// server has passkeys).
+	Passkey bool
 }
 
 // identify renders the first step of an action: the username form. A
@@ -41,6 +44,7 @@ func (h *Handlers) identify(a Action) fiber.Handler {
 			IntroKey: a.IntroKey,
 			Path:     a.Path,
 			Username: PrefillUsername(utils.CopyString(c.Query("username"))),
+			Passkey:  a.Action == tenants.ActionEnroll && h.Flow != nil && h.Flow.Passkeys != nil,
 		}
 		p, err := h.page(c, a.TitleKey, a.Path, body)
 		if err != nil {

@@ -89,6 +89,19 @@ func (h *Handlers) registerFlow(r fiber.Router) {
 		return h.Flow.SubmitTOTP(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("code"), client(c))
 	}))
 	r.Get("/flow/push/wait", h.pushWait)
+	r.Post("/flow/passkey", h.flowPost(func(c *fiber.Ctx, tok, step string) (flow.View, error) {
+		return h.Flow.SubmitPasskey(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("response"), client(c))
+	}))
+	// Passwordless sign-in: no username; the passkey names the user.
+	r.Post("/signin/passkey", func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		tok, err := h.Flow.StartPasswordless(ctx, tenants.From(ctx), client(c))
+		if err != nil {
+			return h.flowError(c, err)
+		}
+		h.setCookie(c, flowCookie, tok, 0)
+		return c.Redirect("/flow", fiber.StatusSeeOther)
+	})
 	r.Post("/flow/password", h.flowPost(func(c *fiber.Ctx, tok, step string) (flow.View, error) {
 		return h.Flow.SubmitCurrentPassword(c.UserContext(), tenants.From(c.UserContext()), tok, step, c.FormValue("password"), client(c))
 	}))

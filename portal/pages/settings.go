@@ -43,6 +43,8 @@ func (h *Handlers) registerAccount(r fiber.Router) {
 	r.Post("/settings/questions", h.withStepUp(h.settingsQuestions))
 	r.Post("/settings/remove", h.withStepUp(h.settingsRemove))
 	r.Post("/settings/totp", h.withStepUp(h.settingsTOTP))
+	r.Post("/settings/passkey/begin", h.withStepUp(h.passkeyBegin))
+	r.Post("/settings/passkey/finish", h.withStepUp(h.passkeyFinish))
 	r.Post("/settings/totp/confirm", h.withStepUp(h.settingsTOTPConfirm))
 	r.Post("/settings/device", h.withStepUp(h.settingsDevice))
 	r.Post("/settings/device/remove", h.withStepUp(h.settingsDeviceRemove))
@@ -171,11 +173,13 @@ type settingsBody struct {
 	StepUpLink string
 	Slots      []int
 	// TOTP: whether the server offers it, the pending setup's URI and QR.
-	TOTPOn    bool
-	TOTPURI   string
-	TOTPQR    template.HTML
-	DevicesOn bool
-	Devices   []tenants.Device
+	TOTPOn     bool
+	TOTPURI    string
+	TOTPQR     template.HTML
+	PasskeysOn bool
+	Passkeys   int
+	DevicesOn  bool
+	Devices    []tenants.Device
 	// DeviceLink and DeviceQR show a fresh device enrollment.
 	DeviceLink string
 	DeviceQR   template.HTML
@@ -213,6 +217,11 @@ func (h *Handlers) showSettings(c *fiber.Ctx, s tenants.Session, status int, err
 		}
 	}
 	b.TOTPOn = h.Account.Settings.TOTP != nil
+	if b.PasskeysOn = h.Account.Settings.Passkeys != nil; b.PasskeysOn {
+		if pu, err := flow.PasskeyUser(o.User); err == nil {
+			b.Passkeys = len(pu.Credentials)
+		}
+	}
 	if tok := utils.CopyString(c.Cookies(h.cookieName(totpCookie))); tok != "" && b.TOTPOn {
 		if uri, err := h.Account.Settings.PendingTOTP(ctx, t, s.UserID, tok); err == nil {
 			b.TOTPURI, b.TOTPQR = uri, h.qr(uri)
@@ -334,7 +343,44 @@ func (h *Handlers) signout(c *fiber.Ctx) error {
 	return c.Redirect("/signin", fiber.StatusSeeOther)
 }
 
-const totpCookie = "lk_totp"
+const (
+	totpCookie    = "lk_totp"
+	passkeyCookie = "lk_passkey"
+)
+
+// passkeyBegin answers the settings page's script with WebAuthn creation
+// options (JSON); the ceremony's challenge stays on the server.
+func (h *Handlers) passkeyBegin(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	opts, tok, err := h.Account.Settings.BeginPasskey(ctx, t, s.UserID, flow.RPOf(h.Account.Links, t))
+	if errors.Is(err, settings.ErrNoPasskeys) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	h.setCookie(c, passkeyCookie, tok, 5*time.Minute)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(opts)
+}
+
+func (h *Handlers) passkeyFinish(c *fiber.Ctx, s tenants.Session) error {
+	ctx := c.UserContext()
+	t := tenants.From(ctx)
+	tok := utils.CopyString(c.Cookies(h.cookieName(passkeyCookie)))
+	h.setCookie(c, passkeyCookie, "", -1)
+	err := h.Account.Settings.FinishPasskey(ctx, t, s.UserID, tok, flow.RPOf(h.Account.Links, t), []byte(c.FormValue("response")),
+		utils.CopyString(c.FormValue("name")), client(c))
+	switch {
+	case errors.Is(err, settings.ErrCodeExpired), errors.Is(err, settings.ErrWrongCode):
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "passkey.failed", "")
+	case err != nil:
+		return err
+	}
+	return c.Redirect("/settings?notice=saved#passkeys", fiber.StatusSeeOther)
+}
 
 // qr draws uri as inline SVG, or nothing (the link is shown as text too).
 func (h *Handlers) qr(uri string) template.HTML {

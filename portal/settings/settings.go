@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/portal/factor/passkey"
 	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
@@ -53,8 +54,9 @@ type Service struct {
 	CodeTTL         time.Duration
 	// TOTP and Devices enable authenticator apps and the mobile app; nil
 	// leaves them out of the page.
-	TOTP    TOTPMaker
-	Devices DeviceEnroller
+	TOTP     TOTPMaker
+	Devices  DeviceEnroller
+	Passkeys *passkey.Service
 }
 
 // Overview is the settings page's data.
@@ -329,6 +331,8 @@ func (s *Service) Remove(ctx context.Context, t *tenants.Tenant, userID, factor 
 			u.Enrollment.Questions = nil
 		case "totp":
 			u.Enrollment.TOTP = nil
+		case "passkeys":
+			u.Enrollment.Passkeys = nil
 		default:
 			return flow.ErrInvalidInput
 		}

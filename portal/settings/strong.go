@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/portal/factor/passkey"
 	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/tenants"
 )
@@ -217,4 +219,90 @@ func (s *Service) notifyAll(ctx context.Context, t *tenants.Tenant, u tenants.Us
 		m.Channel, m.To = tenants.MessageSMS, u.Phone
 		_ = s.Messenger.Send(ctx, t, m)
 	}
+}
+
+// pendingPasskey is a passkey registration in progress.
+type pendingPasskey struct {
+	Kind    string `json:"kind"` // "passkey"
+	Session []byte `json:"session"`
+}
+
+// ErrNoPasskeys: passkeys are not available on this server.
+var ErrNoPasskeys = errors.New("settings: passkeys are not available")
+
+// BeginPasskey starts registering a passkey for the user and returns the
+// WebAuthn options for the browser and the token of the pending ceremony.
+func (s *Service) BeginPasskey(ctx context.Context, t *tenants.Tenant, userID string, rp passkey.RP) (options []byte, token string, err error) {
+	if s.Passkeys == nil {
+		return nil, "", ErrNoPasskeys
+	}
+	ts := s.Store.Tenant(t.ID)
+	u, err := ts.GetUser(ctx, userID)
+	if err != nil {
+		return nil, "", fmt.Errorf("settings: user: %w", err)
+	}
+	pu, err := flow.PasskeyUser(u)
+	if err != nil {
+		return nil, "", err
+	}
+	opts, sess, err := s.Passkeys.BeginRegistration(rp, pu)
+	if err != nil {
+		return nil, "", fmt.Errorf("settings: passkey: %w", err)
+	}
+	token, id, err := flow.NewToken(s.Rand)
+	if err != nil {
+		return nil, "", err
+	}
+	raw, _ := json.Marshal(pendingPasskey{Kind: "passkey", Session: sess})
+	if _, err := ts.CreateFlow(ctx, tenants.Flow{ID: id, Action: tenants.ActionEnroll, Channel: tenants.ChannelWeb, UserID: u.ID, State: raw,
+		ExpiresAt: s.now().Add(passkey.Timeout)}); err != nil {
+		return nil, "", fmt.Errorf("settings: pending passkey: %w", err)
+	}
+	return opts, token, nil
+}
+
+// FinishPasskey checks the browser's new credential and stores it. The
+// pending ceremony is used up first, so its challenge works once.
+func (s *Service) FinishPasskey(ctx context.Context, t *tenants.Tenant, userID, token string, rp passkey.RP, response []byte, name string, c flow.Client) error {
+	if s.Passkeys == nil {
+		return ErrNoPasskeys
+	}
+	ts := s.Store.Tenant(t.ID)
+	if token == "" {
+		return ErrCodeExpired
+	}
+	f, err := ts.GetFlow(ctx, flow.IDOf(token))
+	if err != nil || f.UserID != userID || !s.now().Before(f.ExpiresAt) {
+		return ErrCodeExpired
+	}
+	var p pendingPasskey
+	if json.Unmarshal(f.State, &p) != nil || p.Kind != "passkey" {
+		return ErrCodeExpired
+	}
+	if err := ts.DeleteFlow(ctx, f.ID); err != nil {
+		return ErrCodeExpired
+	}
+	u, err := ts.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("settings: user: %w", err)
+	}
+	pu, err := flow.PasskeyUser(u)
+	if err != nil {
+		return err
+	}
+	cred, err := s.Passkeys.FinishRegistration(rp, pu, p.Session, response)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrWrongCode, err)
+	}
+	if name = strings.TrimSpace(name); name == "" || len(name) > 64 {
+		name = "Passkey"
+	}
+	cred.Name, cred.CreatedAt = name, s.now()
+	u, err = ts.UpdateUser(ctx, userID, func(u *tenants.User) error { return flow.StorePasskey(u, cred) })
+	if err != nil {
+		return fmt.Errorf("settings: save passkey: %w", err)
+	}
+	s.audit(ctx, t, u, c, "factor.passkey.added")
+	s.notifyFactor(ctx, t, u, c)
+	return nil
 }

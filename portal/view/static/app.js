@@ -69,3 +69,47 @@
   }
   wait();
 })();
+
+// Passkeys (WebAuthn). The options come from the server (the challenge
+// stays there); the browser's answer goes back in a form field.
+(function () {
+  "use strict";
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) return;
+  var get = document.querySelector("[data-passkey-get]");
+  if (get) {
+    var form = get.querySelector("form");
+    var status = get.querySelector("[data-passkey-status]");
+    form.addEventListener("submit", function (ev) {
+      if (form.elements.response.value !== "") return;
+      ev.preventDefault();
+      var opts = JSON.parse(get.dataset.options).publicKey;
+      navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(opts) })
+        .then(function (cred) {
+          form.elements.response.value = JSON.stringify(cred.toJSON());
+          form.submit();
+        })
+        .catch(function () { status.textContent = get.dataset.failed; });
+    });
+  }
+  var reg = document.querySelector("form[data-passkey-register]");
+  if (reg) {
+    var rstatus = reg.querySelector("[data-passkey-status]");
+    reg.addEventListener("submit", function (ev) {
+      if (reg.elements.response.value !== "") return;
+      ev.preventDefault();
+      fetch("/settings/passkey/begin", {
+        method: "POST", credentials: "same-origin",
+        body: new URLSearchParams({ csrf: reg.elements.csrf.value })
+      })
+        .then(function (r) { if (!r.ok) throw new Error("begin"); return r.json(); })
+        .then(function (j) {
+          return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(j.publicKey) });
+        })
+        .then(function (cred) {
+          reg.elements.response.value = JSON.stringify(cred.toJSON());
+          reg.submit();
+        })
+        .catch(function () { rstatus.textContent = reg.dataset.failed; });
+    });
+  }
+})();
