@@ -66,6 +66,7 @@ func rawArgon2(ctx context.Context, p questions.Params, procs int, d time.Durati
 // b1Step is one open-loop rate of questions-only flows.
 type b1Step struct {
 	Fraction       float64        `json:"fraction_of_raw"`
+	Answers        int            `json:"answers_verified"`
 	OfferedFlows   float64        `json:"offered_flows_per_second"`
 	Flows          int            `json:"flows"`
 	Dropped        int            `json:"dropped"`
@@ -115,6 +116,7 @@ func (r *rig) b1Product(ctx context.Context, round int, capacity float64) []b1St
 				st.Errors[portal.Class(err)]++
 				return
 			}
+			st.Answers += out.Answers
 			verifies = append(verifies, out.Verify)
 			flows = append(flows, took)
 			if !out.Verified.Before(winFrom) && !out.Verified.After(winTo) {

@@ -101,6 +101,7 @@ type b2Product struct {
 	Done      int            `json:"done"`
 	Failed    int            `json:"failed"`
 	Dropped   int            `json:"dropped"`
+	Skipped   int            `json:"skipped_code_budget"` // no tenant could send the user its codes
 	Errors    map[string]int `json:"errors,omitempty"`
 	Rate      float64        `json:"per_second"` // departure rate
 	Flow      stats.Summary  `json:"flow_latency"`
@@ -110,12 +111,13 @@ type b2Product struct {
 	CPU       cpu.Usage      `json:"cpu"`
 }
 
-// b2ProductRound resets every user once with factors, open-loop at rate.
+// b2ProductRound resets the first users users once with factors, open-loop
+// at rate.
 // User i goes through tenant (i+k) mod T, k counting the product batches
 // of the run, so that resets of one user spread over the tenants: a tenant
 // sends an account at most 5 codes an hour (enrolment used one) and texts a
 // number at most once in 30 s.
-func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate float64) b2Product {
+func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate float64, users int) b2Product {
 	out := b2Product{Factors: factors, Offered: rate, Errors: map[string]int{}}
 	var (
 		mu                 sync.Mutex
@@ -123,10 +125,28 @@ func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate 
 		qs                 []time.Duration
 		ends               []time.Time
 	)
+	// Tenants are picked before the clock starts: user i's preferred one
+	// is (i+k) mod T, else the next that can still send it the codes.
+	need := 0
+	for _, f := range factors {
+		if f == "email" || f == "sms" {
+			need++
+		}
+	}
+	var plan []int // tenant of each arrival, -1: no tenant has codes left
+	for i := range min(users, len(r.users)) {
+		plan = append(plan, r.users[i].reserveCodes(i+k, len(r.cfg.Tenants), need))
+		if plan[i] < 0 {
+			out.Skipped++
+		}
+	}
 	before := cpu.Take(r.cfg.CPUPids)
-	res := openloop.Run(ctx, openloop.Plan{Rate: rate, N: len(r.users), MaxInFlight: r.cfg.MaxInFlight}, func(i int, due time.Time) {
+	res := openloop.Run(ctx, openloop.Plan{Rate: rate, N: len(plan), MaxInFlight: r.cfg.MaxInFlight}, func(i int, due time.Time) {
+		if plan[i] < 0 {
+			return
+		}
 		u := r.users[i]
-		t := r.cfg.Tenants[(i+k)%len(r.cfg.Tenants)]
+		t := r.cfg.Tenants[plan[i]]
 		fctx, cancel := context.WithTimeout(ctx, r.cfg.FlowTimeout)
 		defer cancel()
 		pw := samba.RandomPassword()
@@ -150,7 +170,7 @@ func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate 
 		ends = append(ends, got.Done)
 	})
 	out.CPU = cpu.Take(r.cfg.CPUPids).Since(before)
-	out.Flows, out.Dropped = res.Scheduled, res.Dropped
+	out.Flows, out.Dropped = res.Scheduled-out.Skipped, res.Dropped
 	out.Rate = stats.DepartureRate(ends)
 	if out.Rate == 0 && len(ends) > 0 {
 		out.Rate = float64(len(ends)) / time.Since(res.Start).Seconds()
@@ -198,4 +218,27 @@ func (r *rig) eachUser(ctx context.Context, workers int, fn func(worker int, u *
 	}
 	close(next)
 	wg.Wait()
+}
+
+// waitQuiet waits, up to QuietWait, for a second in which the rest of the
+// machine used at most QuietCores, and returns the cores it used in the
+// last second measured.
+func (r *rig) waitQuiet(ctx context.Context, what string) float64 {
+	deadline := time.Now().Add(r.cfg.QuietWait)
+	for {
+		a := cpu.Take(r.cfg.CPUPids)
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(time.Second):
+		}
+		u := cpu.Take(r.cfg.CPUPids).Since(a)
+		others := u.Others / u.Wall
+		if others <= r.cfg.QuietCores || !time.Now().Before(deadline) {
+			if others > r.cfg.QuietCores {
+				r.log.Warn("the machine is busy with other work: measuring anyway", "before", what, "others_cores", round2(others))
+			}
+			return others
+		}
+	}
 }

@@ -79,6 +79,9 @@ import (
 // "g" in them (dirtest uses "lk" + hex), so stale ones can be deleted by it.
 const userPrefix = "lgen"
 
+// codeWait is how long a flow waits for its code to arrive.
+const codeWait = 20 * time.Second
+
 type config struct {
 	Addr         string           `json:"addr"`
 	Tenants      []tenantRef      `json:"tenants"`
@@ -99,6 +102,11 @@ type config struct {
 	B1Warmup     time.Duration    `json:"b1_warmup_ns"`
 	B2RateFactor float64          `json:"b2_rate_factor"`
 	B2RawConns   int              `json:"b2_raw_conns"`
+	LightFactors []string         `json:"b2_light_factors,omitempty"`
+	LightUsers   int              `json:"b2_light_users"`
+	LightRate    float64          `json:"b2_light_rate"`
+	QuietWait    time.Duration    `json:"quiet_wait_ns"`
+	QuietCores   float64          `json:"quiet_cores"`
 	SetupPar     int              `json:"setup_parallel"`
 	MaxInFlight  int              `json:"max_in_flight"`
 	FlowTimeout  time.Duration    `json:"flow_timeout_ns"`
@@ -178,6 +186,7 @@ func parseFlags(args []string) (config, error) {
 	fs := pflag.NewFlagSet("loadgen", pflag.ContinueOnError)
 	var c config
 	var tenantsFlag, factorsFlag, pidsFlag []string
+	var lightFlag string
 	env := func(k string) string { return os.Getenv("LATCHKEY_TEST_SAMBA_" + k) }
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "the node's portal address (host:port) that every request dials")
 	fs.StringSliceVar(&tenantsFlag, "tenants", []string{"bench1=Bench1"}, "tenants as slug=Name (the Name is in their emails' subjects); flows are spread over them")
@@ -197,6 +206,11 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.B1Step, "b1-step", 6*time.Second, "arrivals of each B1 rate step")
 	fs.DurationVar(&c.B1Warmup, "b1-warmup", 1500*time.Millisecond, "start of each B1 step left out of its throughput window")
 	fs.Float64Var(&c.B2RateFactor, "b2-rate", 1.0, "B2 product arrivals as a multiple of the raw rate measured in the same round")
+	fs.StringVar(&lightFlag, "b2-light-factors", "", "also reset --b2-light-users users at --b2-light-rate with these factors each round, for the latency at light load (empty: off)")
+	fs.IntVar(&c.LightUsers, "b2-light-users", 10, "users of the light-load B2 pass")
+	fs.Float64Var(&c.LightRate, "b2-light-rate", 2, "arrivals per second of the light-load B2 pass")
+	fs.DurationVar(&c.QuietWait, "quiet-wait", 20*time.Second, "before each round's baselines, wait up to this long for the rest of the machine to be quiet")
+	fs.Float64Var(&c.QuietCores, "quiet-cores", 0.3, "quiet: the rest of the machine uses at most this many cores over a second")
 	fs.IntVar(&c.B2RawConns, "b2-raw-conns", 4, "LDAPS connections of the raw B2 throughput pass")
 	fs.IntVar(&c.SetupPar, "setup-parallel", 8, "parallel user creations and enrolments during setup")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 512, "open-loop cap on flows in flight (arrivals over it are counted as dropped)")
@@ -225,6 +239,9 @@ func parseFlags(args []string) (config, error) {
 		}
 		c.Tenants = append(c.Tenants, tenantRef{Slug: slug, Name: name})
 	}
+	if lightFlag != "" {
+		factorsFlag = append(factorsFlag, lightFlag)
+	}
 	for _, f := range factorsFlag {
 		parts := strings.Split(f, "+")
 		for _, p := range parts {
@@ -239,6 +256,13 @@ func parseFlags(args []string) (config, error) {
 			}
 		}
 		c.B2Factors = append(c.B2Factors, parts)
+	}
+	if lightFlag != "" && len(c.B2Factors) > 0 {
+		c.LightFactors = c.B2Factors[len(c.B2Factors)-1]
+		c.B2Factors = c.B2Factors[:len(c.B2Factors)-1]
+		if c.LightUsers < 1 || c.LightRate <= 0 {
+			errs = append(errs, errors.New("--b2-light-users and --b2-light-rate must be positive"))
+		}
 	}
 	c.CPUPids = map[string]int{}
 	for _, p := range pidsFlag {
@@ -317,6 +341,9 @@ type rig struct {
 func (r *rig) codes(t tenantRef) map[string]portal.Codes {
 	source := func(label string) portal.Codes {
 		return func(ctx context.Context, to string, notBefore time.Time) (string, error) {
+			// A code the node did not send (a rate limit, R3/R24) never comes.
+			ctx, cancel := context.WithTimeout(ctx, codeWait)
+			defer cancel()
 			return r.box.Take(ctx, to, label, notBefore)
 		}
 	}

@@ -65,3 +65,23 @@ func TestIPSourceHandsOutDistinctBenchmarkAddresses(t *testing.T) {
 		seen[ip] = true
 	}
 }
+
+func TestReserveCodesKeepsEveryTenantWithinItsHourlyLimit(t *testing.T) {
+	u := &benchUser{codes: map[int]int{0: 1, 1: 1, 2: 1}} // enrolled in 3 tenants
+	var got []int
+	for k := range 8 {
+		got = append(got, u.reserveCodes(k, 3, 2))
+	}
+	// 4 codes left in each tenant: two resets of 2 codes each, then none.
+	want := []int{0, 1, 2, 0, 1, 2, -1, -1}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("tenants %v, want %v", got, want)
+		}
+	}
+	for tnt, n := range u.codes {
+		if n > maxCodes {
+			t.Fatalf("tenant %d would send %d codes", tnt, n)
+		}
+	}
+}

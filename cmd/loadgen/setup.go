@@ -31,6 +31,27 @@ type benchUser struct {
 	answers  map[string]string // by question; the same in every tenant
 	ordered  []string          // the answers in the order they are enrolled
 	password string            // the last one set
+	codes    map[int]int       // codes each tenant (by index) sent the user this run
+}
+
+// maxCodes is how many codes a tenant sends one account an hour (the flow
+// engine's MaxSends, R3); more are silently not sent.
+const maxCodes = 5
+
+// reserveCodes picks the first tenant, from index from (mod tenants) on,
+// that can still send the user need codes, counts them, and returns its
+// index; -1 when none can.
+func (b *benchUser) reserveCodes(from, tenants, need int) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for j := range tenants {
+		t := (from + j) % tenants
+		if b.codes[t]+need <= maxCodes {
+			b.codes[t] += need
+			return t
+		}
+	}
+	return -1
 }
 
 func (b *benchUser) account() portal.Account {
@@ -117,7 +138,7 @@ func setup(ctx context.Context, cfg config, log *slog.Logger) (r *rig, cleanup f
 		log.Info("created users", "users", len(users), "took", time.Since(t0).Round(time.Millisecond))
 	}
 	for _, u := range users {
-		r.users = append(r.users, &benchUser{u: u, password: u.Password, answers: map[string]string{}})
+		r.users = append(r.users, &benchUser{u: u, password: u.Password, answers: map[string]string{}, codes: map[int]int{}})
 	}
 	t0 := time.Now()
 	if err := r.enrolAll(ctx); err != nil {
@@ -141,6 +162,11 @@ func (r *rig) enrolAll(ctx context.Context) error {
 	type job struct {
 		u *benchUser
 		t tenantRef
+	}
+	for _, u := range r.users {
+		for i := range r.cfg.Tenants {
+			u.codes[i] = 1 // the sign-in code of the enrolment
+		}
 	}
 	for _, t := range r.cfg.Tenants {
 		if err := r.enrolOne(ctx, r.users[0], t, 30*time.Second); err != nil {
