@@ -322,3 +322,37 @@ func TestStrongFactorsOfferedWhenConfigured_R1(t *testing.T) {
 		}
 	}
 }
+
+// TestPushWaitOnANodeWithoutPusher: any node continues any flow, also one
+// configured without push approval: its PushDone neither panics nor
+// verifies anything — it waits out the 120 s, then says "push.expired".
+func TestPushWaitOnANodeWithoutPusher(t *testing.T) {
+	s := newStrongHarness(t)
+	pushReset(s)
+	f := s.choosePush("alice")
+	deps := s.deps
+	deps.Pusher = nil
+	other, err := flow.New(s.cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := func() bool {
+		t.Helper()
+		d, err := other.PushDone(s.ctx, s.ten, f.token, f.c)
+		if err != nil {
+			t.Fatalf("PushDone on the node without push: %v", err)
+		}
+		return d
+	}
+	if done() {
+		t.Fatal("PushDone true at once")
+	}
+	s.clock.Advance(120 * time.Second)
+	if !done() {
+		t.Fatal("PushDone false at 120 s")
+	}
+	v := f.view()
+	if v.Step != flow.StepChoose || v.Error != "push.expired" || len(v.Verified) != 0 {
+		t.Fatalf("step %q error %q verified %v, want push.expired", v.Step, v.Error, v.Verified)
+	}
+}

@@ -84,14 +84,30 @@ func (e *Engine) startPush(ctx context.Context, t *tenants.Tenant, f tenants.Flo
 		}
 	}
 	if p.Number == 0 {
-		var b [1]byte
-		if _, err := io.ReadFull(e.Rand, b[:]); err != nil {
-			return fmt.Errorf("flow: read random: %w", err)
+		n, err := e.pushNumber()
+		if err != nil {
+			return err
 		}
-		p.Number = 10 + int(b[0])%90
+		p.Number = n
 	}
 	st.Push = p
 	return nil
+}
+
+// pushNumber draws a decoy's number as push/challenge draws a real one:
+// uniform over 10–99, bytes 180–255 drawn again (modulo 90 they would
+// favour 10–85, and a decoy could be told apart over many tries, R1).
+func (e *Engine) pushNumber() (int, error) {
+	var b [1]byte
+	for range 64 {
+		if _, err := io.ReadFull(e.Rand, b[:]); err != nil {
+			return 0, fmt.Errorf("flow: read random: %w", err)
+		}
+		if b[0] < 180 {
+			return 10 + int(b[0])%90, nil
+		}
+	}
+	return 0, errors.New("flow: random source keeps returning bytes ≥ 180")
 }
 
 // PushDone reports whether the flow's push wait is over; when the phone
@@ -107,7 +123,7 @@ func (e *Engine) PushDone(ctx context.Context, t *tenants.Tenant, token string, 
 	}
 	now := e.Now()
 	state := "pending"
-	if st.Push.CID != "" {
+	if st.Push.CID != "" && e.Pusher != nil { // a node without push: wait out the expiry
 		if state, err = e.Pusher.Status(ctx, t, st.Push.CID); err != nil {
 			return false, fmt.Errorf("flow: push status: %w", err)
 		}

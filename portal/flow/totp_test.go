@@ -132,14 +132,41 @@ func TestTOTPDriftWindow_R26(t *testing.T) {
 	}
 }
 
+// gatedTOTP is the real TOTP service whose Check waits, once it has
+// checked, until n calls have: every submission reads LastCounter before any
+// records its step, the worst interleaving for the update that follows.
+type gatedTOTP struct {
+	flow.TOTP
+	mu      sync.Mutex
+	n       int
+	all     chan struct{}
+	timeout time.Duration // a guard against hanging, not a timing assertion
+}
+
+func (g *gatedTOTP) Check(t *tenants.Tenant, e tenants.TOTPEnrollment, code string, now time.Time) (int64, error) {
+	c, err := g.TOTP.Check(t, e, code, now)
+	g.mu.Lock()
+	if g.n--; g.n == 0 {
+		close(g.all)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.all:
+	case <-time.After(g.timeout):
+	}
+	return c, err
+}
+
 // TestTOTPConcurrentUseVerifiesOnce_R26: twenty flows of one user submit the
-// same right code at once; the conditional LastCounter update lets exactly
-// one verify, and every other one is refused as reused.
+// same right code at once, each passing the (real) check against the same
+// LastCounter; the conditional LastCounter update lets exactly one verify,
+// and every other one is refused as reused.
 func TestTOTPConcurrentUseVerifiesOnce_R26(t *testing.T) {
-	s := newStrongHarness(t)
+	const n = 20
+	gate := &gatedTOTP{n: n, all: make(chan struct{}), timeout: 30 * time.Second}
+	s := newStrongHarness(t, withDeps(func(d *flow.Deps) { gate.TOTP, d.TOTP = d.TOTP, gate }))
 	u, secret := totpReset(s)
 	s.updateTenant(func(t *tenants.Tenant) { t.SelfService.LockoutThreshold = 100 }) // 19 replays must not lock the account
-	const n = 20
 	flows := make([]*fl, n)
 	for i := range flows {
 		flows[i] = s.chooseTOTP("alice")
