@@ -89,6 +89,7 @@ func (e *Engine) Choose(ctx context.Context, t *tenants.Tenant, token, stepToken
 	if !slices.Contains(st.Allowed, factor) || st.verified(factor) {
 		return View{}, ErrInvalidInput
 	}
+	st.Push, st.PasskeySession, st.PasskeyOptions = nil, nil, "" // another method replaces a pending one
 	switch factor {
 	case tenants.FactorEmail, tenants.FactorSMS:
 		defer e.pad(ctx, started)
