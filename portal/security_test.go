@@ -10,7 +10,7 @@ import (
 )
 
 var wantHeaders = map[string]string{
-	"Content-Security-Policy":    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"Content-Security-Policy":    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	"Referrer-Policy":            "no-referrer", // R10
 	"X-Content-Type-Options":     "nosniff",
 	"X-Frame-Options":            "DENY",

@@ -4,8 +4,9 @@ import "github.com/gofiber/fiber/v2"
 
 // Security header values.
 const (
-	// CSP allows nothing inline and nothing from elsewhere.
-	CSP               = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	// CSP allows nothing inline and nothing from elsewhere; scripts may
+	// fetch from the page's own origin (the push page's long poll).
+	CSP               = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	PermissionsPolicy = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 	HSTS              = "max-age=63072000; includeSubDomains"
 )

@@ -292,6 +292,14 @@ func (h *Handlers) flowPage(c *fiber.Ctx) error {
 	}
 	b.Rules = rulesOf(v)
 	b.Broken = v.Rules
+	if v.Step == flow.StepPush {
+		// Without JavaScript the page looks again every few seconds; with
+		// it, app.js long-polls /flow/push/wait and reloads once. (Before h.page: it copies b.)
+		if done, err := h.Flow.PushDone(ctx, t, h.flowToken(c), client(c)); err == nil && done {
+			return c.Redirect("/flow", fiber.StatusSeeOther)
+		}
+		b.PushSeconds = max(0, int(time.Until(v.PushExpiresAt).Seconds()))
+	}
 	p, err := h.page(c, b.TitleKey, "/flow", b)
 	if err != nil {
 		return err
@@ -305,14 +313,6 @@ func (h *Handlers) flowPage(c *fiber.Ctx) error {
 	}
 	if v.Step == flow.StepActing {
 		c.Set("Refresh", "1")
-	}
-	if v.Step == flow.StepPush {
-		// Without JavaScript the page looks again every few seconds; with
-		// it, app.js long-polls /flow/push/wait and reloads once.
-		if done, err := h.Flow.PushDone(ctx, t, h.flowToken(c), client(c)); err == nil && done {
-			return c.Redirect("/flow", fiber.StatusSeeOther)
-		}
-		b.PushSeconds = max(0, int(time.Until(v.PushExpiresAt).Seconds()))
 	}
 	return h.render(c, status, "flow_"+string(v.Step), p)
 }
