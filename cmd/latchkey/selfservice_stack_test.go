@@ -293,14 +293,18 @@ type selfServiceStack struct {
 }
 
 // startSelfServiceStack starts the stack; policy adjusts the tenant before
-// anything has read it.
-func startSelfServiceStack(t *testing.T, policy func(*tenants.Tenant)) *selfServiceStack {
+// anything has read it, and each configure adjusts the node's configuration
+// (e.g. the FCM endpoint) before it starts.
+func startSelfServiceStack(t *testing.T, policy func(*tenants.Tenant), configure ...func(*serverConfig)) *selfServiceStack {
 	t.Helper()
 	env := dirtest.Samba(t)
 	sinks := newNotifySinks(t)
 	s, _ := startNode(t, storageConfig{DataDir: t.TempDir()}, func(c *serverConfig) {
 		c.PlatformDomain, c.PublicPort = "localhost", "0"
 		sinks.configure(c)
+		for _, f := range configure {
+			f(c)
+		}
 	})
 	clock := &testClock{}
 	// Before the first flow: from here on every request reads the clock.
