@@ -111,13 +111,13 @@ type b2Product struct {
 	CPU       cpu.Usage      `json:"cpu"`
 }
 
-// b2ProductRound resets the first users users once with factors, open-loop
-// at rate.
+// b2ProductRound resets users users, from the first-th on (wrapping
+// around), once with factors, open-loop at rate.
 // User i goes through tenant (i+k) mod T, k counting the product batches
 // of the run, so that resets of one user spread over the tenants: a tenant
 // sends an account at most 5 codes an hour (enrolment used one) and texts a
 // number at most once in 30 s.
-func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate float64, users int) b2Product {
+func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate float64, first, users int) b2Product {
 	out := b2Product{Factors: factors, Offered: rate, Errors: map[string]int{}}
 	var (
 		mu                 sync.Mutex
@@ -134,8 +134,9 @@ func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate 
 		}
 	}
 	var plan []int // tenant of each arrival, -1: no tenant has codes left
+	pick := func(i int) *benchUser { return r.users[(first+i)%len(r.users)] }
 	for i := range min(users, len(r.users)) {
-		plan = append(plan, r.users[i].reserveCodes(i+k, len(r.cfg.Tenants), need))
+		plan = append(plan, pick(i).reserveCodes(i+k, len(r.cfg.Tenants), need))
 		if plan[i] < 0 {
 			out.Skipped++
 		}
@@ -145,7 +146,7 @@ func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate 
 		if plan[i] < 0 {
 			return
 		}
-		u := r.users[i]
+		u := pick(i)
 		t := r.cfg.Tenants[plan[i]]
 		fctx, cancel := context.WithTimeout(ctx, r.cfg.FlowTimeout)
 		defer cancel()

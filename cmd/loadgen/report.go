@@ -129,7 +129,7 @@ func bench(ctx context.Context, cfg config, log *slog.Logger) (*report, error) {
 				slices.Reverse(order)
 			}
 			for _, factors := range order {
-				prod := r.b2ProductRound(ctx, batch, factors, cfg.B2RateFactor*raw.ParallelRate, len(r.users))
+				prod := r.b2ProductRound(ctx, batch, factors, cfg.B2RateFactor*raw.ParallelRate, 0, len(r.users))
 				batch++
 				name := strings.Join(factors, "+")
 				log.Info("B2 product", "round", round+1, "factors", name, "done", prod.Done, "failed", prod.Failed, "resets_s", round2(prod.Rate),
@@ -142,7 +142,8 @@ func bench(ctx context.Context, cfg config, log *slog.Logger) (*report, error) {
 				rep.Summary.B2Ratios[name] = append(rep.Summary.B2Ratios[name], round2(v.Ratio))
 			}
 			if len(cfg.LightFactors) > 0 {
-				prod := r.b2ProductRound(ctx, batch, cfg.LightFactors, cfg.LightRate, cfg.LightUsers)
+				// Other users every round: each has codes left for one light reset.
+				prod := r.b2ProductRound(ctx, batch, cfg.LightFactors, cfg.LightRate, round*cfg.LightUsers, cfg.LightUsers)
 				batch++
 				v := b2Variant{Light: true, Product: prod}
 				if raw.Serial.P50 > 0 {
