@@ -17,15 +17,14 @@ import (
 // Firebase Admin SDK to a fake FCM HTTP v1 server), the real
 // latchkey-connector in front of the Samba AD DC, and the reference
 // authenticator (cmd/latchkey-authenticator) as a separate process enrolled
-// with the link the settings page shows. The tenant's reset rule asks for
-// push and an email code (2 of 2), so every reset here shows the number.
-//
-// The passkey part of the issue (Chromium's virtual authenticator) is not
-// here: the portal has no passkey pages yet.
+// with the link the settings page shows; passkeys through Chromium's
+// virtual authenticator. The tenant's reset rule asks for two of push, a
+// passkey and an email code; the push tests verify the email code first, so
+// the push is the last step and its number is always shown.
 func TestBrowserPushApprovalAgainstSamba(t *testing.T) {
 	ps := startPushStack(t, func(ten *tenants.Tenant) {
 		ten.Policy.Actions[tenants.ActionReset].Channels[tenants.ChannelWeb] = &tenants.ChannelRule{
-			Allowed: []tenants.Factor{tenants.FactorPush, tenants.FactorEmail}, Required: 2}
+			Allowed: []tenants.Factor{tenants.FactorPush, tenants.FactorPasskey, tenants.FactorEmail}, Required: 2}
 		ten.SelfService.Captcha = "off" // every browser here comes from 127.0.0.1
 	})
 
@@ -194,6 +193,75 @@ func TestBrowserPushApprovalAgainstSamba(t *testing.T) {
 		}
 		if got := ps.env.PasswordWrites(t, u.DN); got != writes {
 			t.Errorf("the DC wrote the password %d times", got-writes)
+		}
+	})
+
+	// R35: a passkey registered on the settings page (Chromium's virtual
+	// platform authenticator, user verification on) signs the user in
+	// without a password and verifies a reset, whose new password then
+	// binds; with user verification failing nobody is signed in.
+	t.Run("PasskeySignInAndReset_R35", func(t *testing.T) {
+		u := ps.newUser(t, false)
+		p := ps.page(t)
+		auth := p.VirtualAuthenticator(true)
+		ps.signIn(t, p, u)
+		p.FillLabel("Name for the new passkey", "Work laptop")
+		p.ClickText("Add a passkey")
+		p.WaitText("1 passkey(s) set up")
+		p.NoConsoleErrors() // before the 401s below, which the console logs
+		if n := len(auth.Credentials()); n != 1 {
+			t.Fatalf("the authenticator holds %d credentials after one registration", n)
+		}
+		if rec := ps.user(t, u); len(rec.Enrollment.Passkeys) == 0 {
+			t.Fatal("the settings page says the passkey is set up, but the user record has none")
+		}
+		p.ClickText("Sign out")
+		p.Go(ps.base + "/me")
+		if p.Status() != 401 {
+			t.Fatalf("after signing out /me answers %d", p.Status())
+		}
+
+		// Passwordless: no username, no password.
+		p.Go(ps.base + "/enroll")
+		p.ClickText("Sign in with a passkey")
+		p.ClickText("Use my passkey")
+		p.WaitText("Your verification methods")
+		p.Go(ps.base + "/me")
+		if p.Status() != 200 || !strings.Contains(p.Body(), u.Login) {
+			t.Fatalf("after the passkey sign-in /me answers %d %s", p.Status(), p.Body())
+		}
+		p.Go(ps.base + "/settings")
+		p.ClickText("Sign out")
+
+		// A reset with the passkey and an email code.
+		writes := ps.env.PasswordWrites(t, u.DN)
+		ps.startFlow(p, "/reset", u.Login)
+		chooseFactor(p, tenants.FactorPasskey)
+		p.ClickText("Use my passkey")
+		p.WaitText("Verified. Choose one more way to verify (1 left).")
+		chooseFactor(p, tenants.FactorEmail)
+		enterCode(p, ps.sinks.emailCode(t, u.Mail))
+		p.WaitText("Thanks, Test " + u.Login + ".")
+		pw := dirtest.RandomPassword()
+		setNewPassword(p, pw)
+		p.WaitText("Your password has been changed and your account is unlocked.")
+		if err := ps.env.Bind(u.DN, pw); err != nil {
+			t.Fatalf("the new password does not bind: %v", err)
+		}
+		wantInvalidCredentials(t, ps.env.Bind(u.DN, u.Password), "the old password")
+		if got := ps.env.PasswordWrites(t, u.DN); got != writes+1 {
+			t.Errorf("the DC wrote the password %d times, want once", got-writes)
+		}
+
+		// User verification fails (no fingerprint, no PIN): no sign-in.
+		auth.SetUserVerified(false)
+		p.Go(ps.base + "/enroll")
+		p.ClickText("Sign in with a passkey")
+		p.ClickText("Use my passkey")
+		p.WaitText("The passkey could not be used.")
+		p.Go(ps.base + "/me")
+		if p.Status() != 401 {
+			t.Errorf("a passkey without user verification signed the user in (/me answers %d)", p.Status())
 		}
 	})
 }

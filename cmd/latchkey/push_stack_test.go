@@ -87,11 +87,9 @@ func (ps *pushStack) fcmSince(t *testing.T, n int) []fcmMessage {
 	return out
 }
 
-// signInAndEnrollDevice signs u in on p (/enroll: password and an email
-// code), adds a device on the settings page, and enrolls a new authenticator
-// with the link the page shows (with pushToken as its FCM token, "" to poll
-// only). It returns the authenticator.
-func (ps *pushStack) signInAndEnrollDevice(t *testing.T, p *browsertest.Page, u portalUser, pushToken string) *authenticator {
+// signIn signs u in on p (/enroll: password and an email code) and waits
+// for the settings page.
+func (ps *pushStack) signIn(t *testing.T, p *browsertest.Page, u portalUser) {
 	t.Helper()
 	ps.startFlow(p, "/enroll", u.Login)
 	p.FillLabel("Current password", u.Password)
@@ -99,7 +97,15 @@ func (ps *pushStack) signInAndEnrollDevice(t *testing.T, p *browsertest.Page, u 
 	chooseFactor(p, tenants.FactorEmail)
 	enterCode(p, ps.sinks.emailCode(t, u.Mail))
 	p.WaitText("Your verification methods")
+}
 
+// signInAndEnrollDevice signs u in on p (/enroll: password and an email
+// code), adds a device on the settings page, and enrolls a new authenticator
+// with the link the page shows (with pushToken as its FCM token, "" to poll
+// only). It returns the authenticator.
+func (ps *pushStack) signInAndEnrollDevice(t *testing.T, p *browsertest.Page, u portalUser, pushToken string) *authenticator {
+	t.Helper()
+	ps.signIn(t, p, u)
 	p.ClickText("Add the app on a phone")
 	p.WaitVisible("#device-link")
 	var link string
