@@ -112,7 +112,8 @@ type b2Product struct {
 }
 
 // b2ProductRound resets users users, from the first-th on (wrapping
-// around), once with factors, open-loop at rate.
+// around), once with factors, open-loop at rate; a user no tenant can send
+// the codes to now is skipped.
 // User i goes through tenant (i+k) mod T, k counting the product batches
 // of the run, so that resets of one user spread over the tenants: a tenant
 // sends an account at most 5 codes an hour (enrolment used one) and texts a
@@ -127,16 +128,18 @@ func (r *rig) b2ProductRound(ctx context.Context, k int, factors []string, rate 
 	)
 	// Tenants are picked before the clock starts: user i's preferred one
 	// is (i+k) mod T, else the next that can still send it the codes.
-	need := 0
+	need, sms := 0, false
 	for _, f := range factors {
 		if f == "email" || f == "sms" {
 			need++
 		}
+		sms = sms || f == "sms"
 	}
+	now := time.Now()
 	var plan []int // tenant of each arrival, -1: no tenant has codes left
 	pick := func(i int) *benchUser { return r.users[(first+i)%len(r.users)] }
 	for i := range min(users, len(r.users)) {
-		plan = append(plan, pick(i).reserveCodes(i+k, len(r.cfg.Tenants), need))
+		plan = append(plan, pick(i).reserveCodes(i+k, len(r.cfg.Tenants), need, sms, now))
 		if plan[i] < 0 {
 			out.Skipped++
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func sambaEnv(t *testing.T) {
@@ -67,10 +68,11 @@ func TestIPSourceHandsOutDistinctBenchmarkAddresses(t *testing.T) {
 }
 
 func TestReserveCodesKeepsEveryTenantWithinItsHourlyLimit(t *testing.T) {
-	u := &benchUser{codes: map[int]int{0: 1, 1: 1, 2: 1}} // enrolled in 3 tenants
+	u := &benchUser{codes: map[int]int{0: 1, 1: 1, 2: 1}, texted: map[int]time.Time{}} // enrolled in 3 tenants
 	var got []int
+	t0 := time.Unix(1000, 0)
 	for k := range 8 {
-		got = append(got, u.reserveCodes(k, 3, 2))
+		got = append(got, u.reserveCodes(k, 3, 2, false, t0))
 	}
 	// 4 codes left in each tenant: two resets of 2 codes each, then none.
 	want := []int{0, 1, 2, 0, 1, 2, -1, -1}
@@ -83,5 +85,25 @@ func TestReserveCodesKeepsEveryTenantWithinItsHourlyLimit(t *testing.T) {
 		if n > maxCodes {
 			t.Fatalf("tenant %d would send %d codes", tnt, n)
 		}
+	}
+}
+
+func TestReserveCodesLeavesATenantThatJustTextedTheUser(t *testing.T) {
+	u := &benchUser{codes: map[int]int{}, texted: map[int]time.Time{}}
+	t0 := time.Unix(1000, 0)
+	if got := u.reserveCodes(0, 2, 2, true, t0); got != 0 {
+		t.Fatalf("first text from tenant %d", got)
+	}
+	if got := u.reserveCodes(0, 2, 2, true, t0.Add(time.Second)); got != 1 {
+		t.Fatalf("a second text a second later from tenant %d, want the other one", got)
+	}
+	if got := u.reserveCodes(0, 2, 1, false, t0.Add(2*time.Second)); got != 0 {
+		t.Fatalf("an email-only reset from tenant %d: texts do not matter", got)
+	}
+	if got := u.reserveCodes(0, 2, 2, true, t0.Add(3*time.Second)); got != -1 {
+		t.Fatalf("a third text within the gap from tenant %d", got)
+	}
+	if got := u.reserveCodes(0, 2, 2, true, t0.Add(smsGap)); got != 0 {
+		t.Fatalf("after the gap: tenant %d", got)
 	}
 }

@@ -32,24 +32,37 @@ type benchUser struct {
 	ordered  []string          // the answers in the order they are enrolled
 	password string            // the last one set
 	codes    map[int]int       // codes each tenant (by index) sent the user this run
+	texted   map[int]time.Time // when each tenant last texted the user a code
 }
+
+// smsGap keeps two texts of one tenant to one number apart: a tenant texts
+// a number at most once in a 30-second window (R24) and drops the rest
+// silently.
+const smsGap = 45 * time.Second
 
 // maxCodes is how many codes a tenant sends one account an hour (the flow
 // engine's MaxSends, R3); more are silently not sent.
 const maxCodes = 5
 
 // reserveCodes picks the first tenant, from index from (mod tenants) on,
-// that can still send the user need codes, counts them, and returns its
-// index; -1 when none can.
-func (b *benchUser) reserveCodes(from, tenants, need int) int {
+// that can still send the user need codes (and, with sms, text it at now),
+// counts them, and returns its index; -1 when none can.
+func (b *benchUser) reserveCodes(from, tenants, need int, sms bool, now time.Time) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for j := range tenants {
 		t := (from + j) % tenants
-		if b.codes[t]+need <= maxCodes {
-			b.codes[t] += need
-			return t
+		if b.codes[t]+need > maxCodes {
+			continue
 		}
+		if last, ok := b.texted[t]; sms && ok && now.Sub(last) < smsGap {
+			continue
+		}
+		b.codes[t] += need
+		if sms {
+			b.texted[t] = now
+		}
+		return t
 	}
 	return -1
 }
@@ -138,7 +151,7 @@ func setup(ctx context.Context, cfg config, log *slog.Logger) (r *rig, cleanup f
 		log.Info("created users", "users", len(users), "took", time.Since(t0).Round(time.Millisecond))
 	}
 	for _, u := range users {
-		r.users = append(r.users, &benchUser{u: u, password: u.Password, answers: map[string]string{}, codes: map[int]int{}})
+		r.users = append(r.users, &benchUser{u: u, password: u.Password, answers: map[string]string{}, codes: map[int]int{}, texted: map[int]time.Time{}})
 	}
 	t0 := time.Now()
 	if err := r.enrolAll(ctx); err != nil {
