@@ -49,7 +49,9 @@ type selfServiceConfig struct {
 	SMS           smsConfig
 	// MinDelay is the response floor of identify and send-code (R2).
 	MinDelay time.Duration
-	FCM      fcmConfig
+	// TenantStartsPerMinute: above it every flow of a tenant needs a CAPTCHA.
+	TenantStartsPerMinute int
+	FCM                   fcmConfig
 
 	secretKey []byte // loaded by loadSecretKey
 	// mailbox, when set (the demo), receives every message instead of SMTP/SMS.
@@ -70,6 +72,7 @@ type smsConfig struct {
 func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file with the 32-byte (64 hex digits) key that protects codes, flows and the outbox; required with PostgreSQL (the same on every node), generated under --data-dir with SQLite")
 	fs.DurationVar(&c.MinDelay, "flow-min-delay", flow.DefaultMinDelay, "response floor of the identify and send-code steps, so every account answers in the same time")
+	fs.IntVar(&c.TenantStartsPerMinute, "flow-tenant-starts-per-minute", 600, "flows one tenant may start per minute before every new one needs a CAPTCHA (raise it for large tenants)")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for emails (empty: emails wait in the outbox)")
 	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP port")
 	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "SMTP AUTH user name")
@@ -228,7 +231,7 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	if err != nil {
 		return nil, fmt.Errorf("mobile API: %w", err)
 	}
-	engine, err = flow.New(flow.Config{MinDelay: minDelay}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps, Pusher: pushes, Passkeys: passkeys,
+	engine, err = flow.New(flow.Config{MinDelay: minDelay, TenantStartsPerMinute: c.TenantStartsPerMinute}, flow.Deps{Store: st, Dispatcher: d, Messenger: msgr, Codes: codes, Answers: hasher, TOTP: totps, Pusher: pushes, Passkeys: passkeys,
 		Phone: phoneCheck, Key: subkey(c.secretKey, "flow"), Links: links, Logger: log})
 	if err != nil {
 		return nil, err

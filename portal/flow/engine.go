@@ -54,6 +54,7 @@ const (
 	DefaultJitter           = 50 * time.Millisecond
 	DefaultMaxSends         = 5 // codes per account per hour (R3)
 	DefaultQuestions        = 3
+	DefaultAnswerWait       = 2 * time.Second
 	DefaultSMSPerTenantDay  = 1000
 	DefaultSMSPerUserDay    = 10
 	DefaultSMSCooldown      = 30 * time.Second
@@ -155,6 +156,10 @@ type Config struct {
 	DecoyAfterIP int
 	// TenantStartsPerMinute above which every flow of the tenant gets a CAPTCHA.
 	TenantStartsPerMinute int
+	// AnswerWait bounds how long one security-questions submission may wait
+	// for and run its argon2id verifications before the server sheds it
+	// with ErrBusy (DefaultAnswerWait).
+	AnswerWait time.Duration
 }
 
 // Deps are the engine's collaborators.
@@ -245,6 +250,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	defi(&cfg.CaptchaAfterIP, 10)
 	defi(&cfg.DecoyAfterIP, 100)
 	defi(&cfg.TenantStartsPerMinute, 600)
+	def(&cfg.AnswerWait, DefaultAnswerWait)
 	return &Engine{cfg: cfg, Deps: d}, nil
 }
 

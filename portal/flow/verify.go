@@ -337,6 +337,11 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 	if len(answers) != len(st.Questions) || len(st.Questions) == 0 {
 		return View{}, ErrInvalidInput
 	}
+	// Shed load instead of queueing without bound (performance.md B1): the
+	// whole submission gets AnswerWait for its argon2id verifications, then
+	// ErrBusy (503 with Retry-After); nothing is counted against the user.
+	hctx, cancel := context.WithTimeout(ctx, e.cfg.AnswerWait)
+	defer cancel()
 	var hashes map[string]string
 	if !st.Decoy && f.UserID != "" {
 		u, err := e.Store.Tenant(t.ID).GetUser(ctx, f.UserID)
@@ -353,11 +358,11 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 		h, real := hashes[q]
 		if !real {
 			ok = false
-			if h, err = e.dummyHash(ctx); err != nil {
+			if h, err = e.dummyHash(hctx); err != nil {
 				return View{}, answerErr(err)
 			}
 		}
-		match, err := e.Answers.Verify(ctx, h, answers[i])
+		match, err := e.Answers.Verify(hctx, h, answers[i])
 		if err != nil {
 			return View{}, answerErr(err)
 		}
