@@ -3,7 +3,9 @@
 // describes it (the OpenAPI form is docs/mobile-api.openapi.json):
 // enrollment with a one-time secret, then requests signed with the device's
 // P-256 key (device id, ±60 s timestamp, single-use nonce), the device's
-// pending challenges, its signed answers and its own record.
+// pending challenges, its signed answers and its own record, and
+// self-service (unlock, reset) started from the app with the device as one
+// factor (portal/flow's StartFromDevice).
 //
 // The handlers are thin: the tenant comes from the host (the portal's
 // tenant middleware runs before Register's routes), push/approval does the
@@ -16,10 +18,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/latchkey/latchkey/portal/flow"
 	"github.com/latchkey/latchkey/push/approval"
 	"github.com/latchkey/latchkey/tenants"
 )
@@ -72,14 +76,23 @@ type Config struct {
 	// EnrollAttempts is how many enrollment attempts one client address may
 	// make per EnrollWindow (default 10; counted cluster-wide).
 	EnrollAttempts int
-	Now            func() time.Time // default time.Now
-	Logger         *slog.Logger     // default slog.Default()
+	// Flows runs self-service started from the app (section 4.5); nil: the
+	// selfservice endpoints answer 404 not_enabled (see also SetFlows).
+	Flows  *flow.Engine
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
 }
 
 // API is the mobile API's handlers.
 type API struct {
-	cfg Config
+	cfg   Config
+	flows atomic.Pointer[flow.Engine]
 }
+
+// SetFlows sets the engine of the selfservice endpoints, for an integrator
+// that must create the API before the engine (the engine's Pusher needs
+// the API's approvals); nil switches them off again.
+func (api *API) SetFlows(e *flow.Engine) { api.flows.Store(e) }
 
 // New checks cfg and fills its defaults.
 func New(cfg Config) (*API, error) {
@@ -103,7 +116,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &API{cfg: cfg}, nil
+	api := &API{cfg: cfg}
+	api.flows.Store(cfg.Flows)
+	return api, nil
 }
 
 // Register mounts the API's routes on r, which must run behind the portal's
@@ -118,6 +133,8 @@ func Register(r fiber.Router, api *API) {
 	g.Patch("/device", api.signed, api.patchDevice)
 	g.Delete("/device", api.signed, api.deleteDevice)
 	g.Put("/device/push-token", api.signed, api.putPushToken)
+	g.Post("/selfservice", api.signed, api.startSelfService)
+	g.Post("/selfservice/step", api.signed, api.selfServiceStep)
 	g.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not_found", "no such endpoint") })
 }
 

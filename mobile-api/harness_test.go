@@ -43,6 +43,7 @@ type harness struct {
 	*approvaltest.Env
 	t       *testing.T
 	app     *fiber.App
+	api     *mobileapi.API
 	push    *approval.Approvals
 	enroll  *approval.Enrollments
 	globex  *tenants.Tenant
@@ -92,6 +93,7 @@ func newHarness(t *testing.T, sender challenge.Sender) *harness {
 	h.app = fiber.New(fiber.Config{DisableStartupMessage: true})
 	h.app.Use(middleware.Tenant(proxies, resolver{acmeHost: h.Tenant, globexHost: h.globex}, log))
 	mobileapi.Register(h.app, api)
+	h.api = api
 	return h
 }
 

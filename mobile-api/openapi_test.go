@@ -84,7 +84,7 @@ func TestRoutesMatchTheOpenAPISpec(t *testing.T) {
 			t.Errorf("%s documents %s, which is not mounted", specFile, d)
 		}
 	}
-	if len(mounted) != 8 {
+	if len(mounted) != 10 {
 		t.Errorf("%d routes mounted: %v", len(mounted), mounted)
 	}
 

@@ -236,6 +236,7 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	if err != nil {
 		return nil, err
 	}
+	mobile.SetFlows(engine) // self-service from the app (docs/mobile-api.md section 5)
 	acct := &pages.Account{Store: st, Sessions: &session.Manager{}, Key: subkey(c.secretKey, "csrf"),
 		Settings: &settings.Service{Store: st, Codes: codes, Messenger: msgr, Phone: phoneCheck, Hasher: hasher, ValidateAnswers: questions.ValidateSetup, TOTP: totps, Devices: devices, Passkeys: passkeys},
 		QR:       totp.QRSVG, Links: links}
