@@ -2,7 +2,8 @@
 // mobile API v1 (docs/mobile-api.md): what the Android and iOS apps do,
 // on a computer, and the executable specification for the app teams. It
 // approves self-service requests pushed to the user's device ("Approve on
-// your phone") and shows TOTP codes.
+// your phone"), starts resets and unlocks from the device, and shows TOTP
+// codes.
 //
 // Commands (every one takes --state FILE, default
 // <user config dir>/latchkey-authenticator/state.json, and --ca-file PEM
@@ -37,6 +38,18 @@
 //	  The device endpoints: show it, rename it, set the FCM token ("" to
 //	  poll only), remove it from the tenant (and delete its key here;
 //	  --forget deletes it here even if the server refuses).
+//
+//	latchkey-authenticator reset [--factor F] [--code-from-file FILE] [--new-password-file FILE]
+//	latchkey-authenticator unlock [--factor F] [--code-from-file FILE]
+//	  Self-service from the device (docs/mobile-api.md section 5): starts a
+//	  password reset or an account unlock in which this device counts as one
+//	  verification, then asks for what the server needs next: a method
+//	  (--factor email|sms|questions|totp picks it), the code that was sent
+//	  ("r" sends a new one; --code-from-file reads it from the file's first
+//	  line), the answers to security questions, the new password typed twice
+//	  (shown on the screen: this client reads plain lines; --new-password-file
+//	  reads it from a file) — and prints how it ended. With an answer from a
+//	  file, a refused answer ends the command with status 1.
 //
 //	latchkey-authenticator totp add URI [--label L] | totp (or codes) | totp remove LABEL
 //	  Authenticator-app accounts from the otpauth://totp/… URI the portal's

@@ -121,15 +121,22 @@ func (d *Dir) Execute(_ context.Context, _ string, req hub.Request) hub.Outcome 
 
 // Mailbox is a flow.Messenger that keeps every message.
 type Mailbox struct {
-	mu   sync.Mutex
-	msgs []flow.Message
+	// Deliver, when set, is also given every message as it is sent (a
+	// test "delivers" codes to a file the client reads).
+	Deliver func(flow.Message)
+	mu      sync.Mutex
+	msgs    []flow.Message
 }
 
-// Send keeps m.
+// Send keeps msg (and hands it to Deliver).
 func (m *Mailbox) Send(_ context.Context, _ *tenants.Tenant, msg flow.Message) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.msgs = append(m.msgs, msg)
+	deliver := m.Deliver
+	m.mu.Unlock()
+	if deliver != nil {
+		deliver(msg)
+	}
 	return nil
 }
 

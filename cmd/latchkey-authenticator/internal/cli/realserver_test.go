@@ -42,6 +42,7 @@ type realTenant struct {
 	fcm    *approvaltest.FakeFCM
 	push   *approval.Approvals
 	enroll *approval.Enrollments
+	api    *mobileapi.API
 	ann    tenants.User
 	base   string
 	state  string
@@ -68,6 +69,7 @@ func newRealTenant(t *testing.T) *realTenant {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Use(middleware.Tenant(tenants.TrustedProxies{}, hostResolver{"acme.localhost": rt.Tenant}, log))
 	mobileapi.Register(app, api)
+	rt.api = api
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +83,11 @@ func newRealTenant(t *testing.T) *realTenant {
 // run runs a command line on the server's clock.
 func (rt *realTenant) run(stdin string, env Env, args ...string) result {
 	rt.t.Helper()
+	if env.Stdin == nil {
+		env.Stdin = strings.NewReader(stdin)
+	}
 	var out, errb syncBuffer
-	env.Stdin, env.Stdout, env.Stderr = strings.NewReader(stdin), &out, &errb
+	env.Stdout, env.Stderr = &out, &errb
 	if env.Now == nil {
 		env.Now = rt.Clock.Now
 	}

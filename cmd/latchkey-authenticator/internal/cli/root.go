@@ -116,6 +116,8 @@ func newRoot(version string, env *Env) *cobra.Command {
 		newRenameCmd(g, env),
 		newRemoveCmd(g, env),
 		newPushTokenCmd(g, env),
+		newSelfServiceCmd(g, env, "reset", "Reset your password from this device (it counts as one verification)"),
+		newSelfServiceCmd(g, env, "unlock", "Unlock your account from this device (it counts as one verification)"),
 		totpCmd,
 		&cobra.Command{
 			Use:   "version",

@@ -8,7 +8,8 @@ import (
 
 func TestEveryDocumentedCodeHasAMessage(t *testing.T) {
 	for _, code := range []string{CodeMalformed, CodeEnrollmentInvalid, CodeRateLimited, CodeUnauthenticated,
-		CodeNotFound, CodeAlreadyAnswered, CodeExpired, CodeWrongNumber, CodeKeyIDTaken, CodeTooLarge, CodeInternal} {
+		CodeNotFound, CodeAlreadyAnswered, CodeExpired, CodeWrongNumber, CodeKeyIDTaken, CodeTooLarge, CodeInternal,
+		CodeStale, CodeNotEnabled, CodeNotAllowed, CodeDirectoryUnavailable, CodeBusy} {
 		e := &APIError{Status: 400, Code: code, ServerMessage: "server text"}
 		if messages[code] == "" || e.Error() != messages[code] {
 			t.Errorf("%s: message %q", code, e.Error())
