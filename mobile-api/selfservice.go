@@ -8,7 +8,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/latchkey/latchkey/portal/flow"
+	"github.com/latchkey/latchkey/portal/i18n"
 	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/obs"
 	"github.com/latchkey/latchkey/tenants/store"
 )
 
@@ -133,15 +135,14 @@ func passwordRules(v flow.View) []ruleJSON {
 	return out
 }
 
-// flowClient is the app as the engine's Client.
+// flowClient is the app as the engine's Client: the language and request
+// id as the portal's middleware put them in the context (as for the
+// browser's pages; the fallback language without it).
 func flowClient(c *fiber.Ctx) flow.Client {
 	ip, ua := client(c)
-	return flow.Client{IP: ip, UserAgent: ua, Lang: prefix(c.Get(fiber.HeaderAcceptLanguage), 35),
-		RequestID: prefix(c.Get(fiber.HeaderXRequestID), 64)}
+	ctx := c.UserContext()
+	return flow.Client{IP: ip, UserAgent: ua, Lang: i18n.Lang(ctx), RequestID: obs.RequestID(ctx)}
 }
-
-// prefix returns at most the first n bytes of s.
-func prefix(s string, n int) string { return s[:min(len(s), n)] }
 
 // flowError answers an engine error with the contract's status; internal
 // for the server's own.
