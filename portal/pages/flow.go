@@ -3,7 +3,6 @@ package pages
 import (
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -383,5 +382,3 @@ func (h *Handlers) pushWait(c *fiber.Ctx) error {
 	}
 }
 
-// joinKeys is a template helper: "a b c" of keys.
-func joinKeys(keys []string) string { return strings.Join(keys, " ") }
