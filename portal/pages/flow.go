@@ -381,4 +381,3 @@ func (h *Handlers) pushWait(c *fiber.Ctx) error {
 		}
 	}
 }
-
