@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/latchkey/latchkey/tenants"
 )
@@ -43,7 +44,7 @@ func (e *Engine) StartFromDevice(ctx context.Context, t *tenants.Tenant, action 
 	st := &state{Username: u.Username, GUID: u.DirectoryGUID, Domain: domainOf(u.UPN), DisplayName: u.DisplayName, Admin: u.IsAdmin,
 		OrgID: org.ID, IP: c.IP, UserAgent: c.UserAgent, Lang: c.Lang, Verified: []tenants.Factor{tenants.FactorPush}}
 	st.Allowed, st.Required = e.allowed(t, rule, u.IsAdmin)
-	if !containsFactor(st.Allowed, tenants.FactorPush) {
+	if !slices.Contains(st.Allowed, tenants.FactorPush) {
 		st.Allowed = append([]tenants.Factor{tenants.FactorPush}, st.Allowed...)
 	}
 	st.Required = max(st.Required, 1)
@@ -67,13 +68,4 @@ func (e *Engine) StartFromDevice(ctx context.Context, t *tenants.Tenant, action 
 		return token, v, err
 	}
 	return token, e.view(ctx, t, f, st), nil
-}
-
-func containsFactor(fs []tenants.Factor, f tenants.Factor) bool {
-	for _, x := range fs {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }

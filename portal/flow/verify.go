@@ -3,7 +3,6 @@ package flow
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/connector/hub"
 	"github.com/latchkey/latchkey/connector/protocol"
+	"github.com/latchkey/latchkey/portal/factor/questions"
 	"github.com/latchkey/latchkey/tenants"
 )
 
@@ -310,21 +310,8 @@ func (e *Engine) questionsFor(ctx context.Context, t *tenants.Tenant, f tenants.
 			return qs, nil
 		}
 	}
-	return e.decoyQuestions(t, st.Username, n), nil
-}
-
-// decoyQuestions picks n distinct questions of the tenant's list by an HMAC
-// of the lower-cased username.
-func (e *Engine) decoyQuestions(t *tenants.Tenant, username string, n int) []string {
-	pool := slices.Clone(QuestionList(t))
-	seed := e.mac("decoy", string(t.ID), strings.ToLower(username))
-	out := make([]string, 0, n)
-	for i := 0; i < n && len(pool) > 0; i++ {
-		j := int(binary.BigEndian.Uint32(seed[(i*4)%28:]) % uint32(len(pool)))
-		out = append(out, pool[j])
-		pool = slices.Delete(pool, j, j+1)
-	}
-	return out
+	// The key is per tenant, so the same username gets other questions elsewhere.
+	return questions.Decoy(e.mac("decoy", string(t.ID)), st.Username, QuestionList(t), n), nil
 }
 
 // SubmitAnswers checks the answers to the questions asked, all of which must

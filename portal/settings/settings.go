@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func (s *Service) StartContact(ctx context.Context, t *tenants.Tenant, userID, k
 		if err != nil {
 			return "", ErrBadPhone
 		}
-		if cs := t.SelfService.SMSCountries; len(cs) > 0 && !containsFold(cs, region) {
+		if cs := t.SelfService.SMSCountries; len(cs) > 0 && !slices.ContainsFunc(cs, func(c string) bool { return strings.EqualFold(c, region) }) {
 			return "", ErrBadPhone // R24: only numbers of allowed countries
 		}
 		value, ch, msgKind = e164, tenants.MessageSMS, "sms_code"
@@ -272,7 +273,7 @@ func (s *Service) SetQuestions(ctx context.Context, t *tenants.Tenant, userID st
 	allowed := flow.QuestionList(t)
 	var qa []tenants.QuestionAnswer
 	for i, q := range questions {
-		custom := !containsExact(allowed, q)
+		custom := !slices.Contains(allowed, q)
 		if custom && !t.SelfService.AllowOwnQuestions {
 			return fmt.Errorf("%w: question %d is not on the list", flow.ErrInvalidInput, i+1)
 		}
@@ -349,22 +350,4 @@ func (s *Service) Remove(ctx context.Context, t *tenants.Tenant, userID, factor 
 func (s *Service) audit(ctx context.Context, t *tenants.Tenant, u tenants.User, c flow.Client, action string) {
 	_, _ = s.Store.Tenant(t.ID).AppendAudit(ctx, tenants.AuditEvent{Actor: "user:" + u.ID, Action: action, Target: "user:" + u.ID,
 		IP: c.IP, UserAgent: c.UserAgent, Outcome: "success", CorrelationID: c.RequestID})
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsExact(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
