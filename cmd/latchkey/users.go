@@ -13,6 +13,26 @@ import (
 	"github.com/latchkey/latchkey/tenants/store"
 )
 
+// withTenantUser runs fn on the tenant slug's user username.
+func withTenantUser(cmd *cobra.Command, sc storageConfig, slug, username string,
+	fn func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error) error {
+	return withStore(cmd, sc, func(ctx context.Context, st store.Store) error {
+		t, err := tenantBySlug(ctx, st, slug)
+		if err != nil {
+			return err
+		}
+		ts := st.Tenant(t.ID)
+		u, err := ts.GetUserByUsername(ctx, username)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("tenant %s has no user %q (users appear once they start a flow)", t.Slug, username)
+		}
+		if err != nil {
+			return fmt.Errorf("user %q: %w", username, err)
+		}
+		return fn(ctx, t, ts, u)
+	})
+}
+
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Help-desk operations on a user's self-service state"}
 	cmd.AddCommand(newUserUnlockCmd(), newUserSignOutCmd(), newUserResetDevicesCmd())
@@ -32,19 +52,7 @@ func newUserUnlockCmd() *cobra.Command {
 		Short: "Lift a user's self-service lockout and freeze (not the directory lockout)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, sc, func(ctx context.Context, st store.Store) error {
-				t, err := tenantBySlug(ctx, st, slug)
-				if err != nil {
-					return err
-				}
-				ts := st.Tenant(t.ID)
-				u, err := ts.GetUserByUsername(ctx, args[0])
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("tenant %s has no user %q (users appear once they start a flow)", t.Slug, args[0])
-				}
-				if err != nil {
-					return err
-				}
+			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error {
 				was := u
 				if _, err := ts.UpdateUser(ctx, u.ID, func(u *tenants.User) error {
 					u.FrozenAt, u.SelfServiceLockedUntil, u.FailedVerifications = time.Time{}, time.Time{}, 0
@@ -131,16 +139,7 @@ func newUserResetDevicesCmd() *cobra.Command {
 		Short: "Remove a user's authenticator devices (lost phone); they enroll a new one at their next sign-in",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd, sc, func(ctx context.Context, st store.Store) error {
-				t, err := tenantBySlug(ctx, st, slug)
-				if err != nil {
-					return err
-				}
-				ts := st.Tenant(t.ID)
-				u, err := ts.GetUserByUsername(ctx, args[0])
-				if err != nil {
-					return fmt.Errorf("user %q: %w", args[0], err)
-				}
+			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error {
 				n, err := settings.RemoveDevices(ctx, ts, u.ID)
 				if err != nil {
 					return err

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -272,19 +273,27 @@ func (h *Handlers) settingsContact(c *fiber.Ctx, s tenants.Session) error {
 }
 
 func (h *Handlers) settingsVerify(c *fiber.Ctx, s tenants.Session) error {
+	return h.confirmPending(c, s, pendingCookie, "code.wrong", h.Account.Settings.ConfirmContact)
+}
+
+// confirmPending answers the code form of a pending setup whose token is in
+// cookie: a wrong code shows wrongKey, a used-up or expired setup is
+// forgotten, success clears the cookie and goes back to the page.
+func (h *Handlers) confirmPending(c *fiber.Ctx, s tenants.Session, cookie, wrongKey string,
+	confirm func(ctx context.Context, t *tenants.Tenant, userID, token, code string, cl flow.Client) error) error {
 	ctx := c.UserContext()
-	tok := utils.CopyString(c.Cookies(h.cookieName(pendingCookie)))
-	err := h.Account.Settings.ConfirmContact(ctx, tenants.From(ctx), s.UserID, tok, utils.CopyString(c.FormValue("code")), client(c))
+	tok := utils.CopyString(c.Cookies(h.cookieName(cookie)))
+	err := confirm(ctx, tenants.From(ctx), s.UserID, tok, utils.CopyString(c.FormValue("code")), client(c))
 	switch {
 	case errors.Is(err, settings.ErrWrongCode):
-		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.wrong", "")
+		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, wrongKey, "")
 	case errors.Is(err, settings.ErrCodeExpired):
-		h.setCookie(c, pendingCookie, "", -1)
+		h.setCookie(c, cookie, "", -1)
 		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.dead", "")
 	case err != nil:
 		return err
 	}
-	h.setCookie(c, pendingCookie, "", -1)
+	h.setCookie(c, cookie, "", -1)
 	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
 }
 
@@ -408,20 +417,7 @@ func (h *Handlers) settingsTOTP(c *fiber.Ctx, s tenants.Session) error {
 }
 
 func (h *Handlers) settingsTOTPConfirm(c *fiber.Ctx, s tenants.Session) error {
-	ctx := c.UserContext()
-	tok := utils.CopyString(c.Cookies(h.cookieName(totpCookie)))
-	err := h.Account.Settings.ConfirmTOTP(ctx, tenants.From(ctx), s.UserID, tok, utils.CopyString(c.FormValue("code")), client(c))
-	switch {
-	case errors.Is(err, settings.ErrWrongCode):
-		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "totp.wrong", "")
-	case errors.Is(err, settings.ErrCodeExpired):
-		h.setCookie(c, totpCookie, "", -1)
-		return h.showSettings(c, s, fiber.StatusUnprocessableEntity, "code.dead", "")
-	case err != nil:
-		return err
-	}
-	h.setCookie(c, totpCookie, "", -1)
-	return c.Redirect("/settings?notice=saved", fiber.StatusSeeOther)
+	return h.confirmPending(c, s, totpCookie, "totp.wrong", h.Account.Settings.ConfirmTOTP)
 }
 
 // settingsDevice starts a device enrollment and shows its QR code and link

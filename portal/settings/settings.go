@@ -9,7 +9,6 @@ package settings
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -148,10 +147,8 @@ func (s *Service) StartContact(ctx context.Context, t *tenants.Tenant, userID, k
 		return "", fmt.Errorf("settings: code: %w", err)
 	}
 	p.MAC = mac
-	raw, _ := json.Marshal(p)
-	if _, err := ts.CreateFlow(ctx, tenants.Flow{ID: id, Action: tenants.ActionEnroll, Channel: tenants.ChannelWeb, UserID: u.ID, State: raw,
-		ExpiresAt: p.ExpiresAt}); err != nil {
-		return "", fmt.Errorf("settings: pending verification: %w", err)
+	if err := s.savePending(ctx, t, id, u.ID, pendingContact, p.ExpiresAt, p); err != nil {
+		return "", err
 	}
 	if err := s.Messenger.Send(ctx, t, flow.Message{Channel: ch, To: value, Kind: msgKind, Lang: c.Lang, Code: code, ExpiresIn: s.codeTTL(),
 		Action: tenants.ActionEnroll, Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: s.now()}); err != nil {
@@ -173,33 +170,19 @@ func binding(t *tenants.Tenant, id string, p pending) string {
 
 // Pending returns what a pending verification is for (kind and value).
 func (s *Service) Pending(ctx context.Context, t *tenants.Tenant, userID, token string) (kind, value string, err error) {
-	_, p, err := s.loadPending(ctx, t, userID, token)
-	if err != nil {
+	var p pending
+	if _, err := s.loadPending(ctx, t, userID, token, pendingContact, &p); err != nil {
 		return "", "", err
 	}
 	return p.Kind, p.Value, nil
-}
-
-func (s *Service) loadPending(ctx context.Context, t *tenants.Tenant, userID, token string) (tenants.Flow, pending, error) {
-	var p pending
-	if token == "" {
-		return tenants.Flow{}, p, ErrCodeExpired
-	}
-	f, err := s.Store.Tenant(t.ID).GetFlow(ctx, flow.IDOf(token))
-	if err != nil || f.UserID != userID || f.Action != tenants.ActionEnroll || !s.now().Before(f.ExpiresAt) {
-		return f, p, ErrCodeExpired
-	}
-	if err := json.Unmarshal(f.State, &p); err != nil || p.MAC == nil {
-		return f, p, ErrCodeExpired
-	}
-	return f, p, nil
 }
 
 // ConfirmContact checks the code sent to the new address and, when it
 // matches, makes the address the user's verified recovery email or phone. The
 // old address (if any) is told (R23).
 func (s *Service) ConfirmContact(ctx context.Context, t *tenants.Tenant, userID, token, code string, c flow.Client) error {
-	f, p, err := s.loadPending(ctx, t, userID, token)
+	var p pending
+	f, err := s.loadPending(ctx, t, userID, token, pendingContact, &p)
 	if err != nil {
 		return err
 	}
@@ -210,7 +193,9 @@ func (s *Service) ConfirmContact(ctx context.Context, t *tenants.Tenant, userID,
 			_ = ts.DeleteFlow(ctx, f.ID)
 			return ErrCodeExpired
 		}
-		f.State, _ = json.Marshal(p)
+		if f.State, err = encodePending(pendingContact, p); err != nil {
+			return err
+		}
 		if _, err := ts.UpdateFlow(ctx, f); err != nil {
 			return ErrCodeExpired // a concurrent attempt won: the page reloads
 		}

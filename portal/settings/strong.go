@@ -2,7 +2,6 @@ package settings
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,9 +25,8 @@ type DeviceEnroller interface {
 
 // pendingTOTP is a TOTP secret shown as a QR code but not yet confirmed.
 type pendingTOTP struct {
-	Kind string                 `json:"kind"` // "totp"
-	E    tenants.TOTPEnrollment `json:"e"`
-	URI  string                 `json:"uri"`
+	E   tenants.TOTPEnrollment `json:"e"`
+	URI string                 `json:"uri"`
 }
 
 // ErrNoTOTP: TOTP is not configured on this server.
@@ -57,39 +55,24 @@ func (s *Service) StartTOTP(ctx context.Context, t *tenants.Tenant, userID strin
 	if err != nil {
 		return "", "", err
 	}
-	raw, _ := json.Marshal(pendingTOTP{Kind: "totp", E: e, URI: uri})
-	if _, err := ts.CreateFlow(ctx, tenants.Flow{ID: id, Action: tenants.ActionEnroll, Channel: tenants.ChannelWeb, UserID: u.ID, State: raw,
-		ExpiresAt: s.now().Add(s.codeTTL())}); err != nil {
-		return "", "", fmt.Errorf("settings: pending TOTP: %w", err)
+	if err := s.savePending(ctx, t, id, u.ID, pendingTOTPKind, s.now().Add(s.codeTTL()), pendingTOTP{E: e, URI: uri}); err != nil {
+		return "", "", err
 	}
 	return uri, token, nil
 }
 
 // PendingTOTP returns the URI of a pending TOTP setup.
 func (s *Service) PendingTOTP(ctx context.Context, t *tenants.Tenant, userID, token string) (string, error) {
-	_, p, err := s.loadTOTP(ctx, t, userID, token)
-	return p.URI, err
-}
-
-func (s *Service) loadTOTP(ctx context.Context, t *tenants.Tenant, userID, token string) (tenants.Flow, pendingTOTP, error) {
 	var p pendingTOTP
-	if token == "" {
-		return tenants.Flow{}, p, ErrCodeExpired
-	}
-	f, err := s.Store.Tenant(t.ID).GetFlow(ctx, flow.IDOf(token))
-	if err != nil || f.UserID != userID || !s.now().Before(f.ExpiresAt) {
-		return f, p, ErrCodeExpired
-	}
-	if err := json.Unmarshal(f.State, &p); err != nil || p.Kind != "totp" {
-		return f, p, ErrCodeExpired
-	}
-	return f, p, nil
+	_, err := s.loadPending(ctx, t, userID, token, pendingTOTPKind, &p)
+	return p.URI, err
 }
 
 // ConfirmTOTP checks a first code from the app and then makes the secret the
 // user's (replacing an older one); the user is notified (R14).
 func (s *Service) ConfirmTOTP(ctx context.Context, t *tenants.Tenant, userID, token, code string, c flow.Client) error {
-	f, p, err := s.loadTOTP(ctx, t, userID, token)
+	var p pendingTOTP
+	f, err := s.loadPending(ctx, t, userID, token, pendingTOTPKind, &p)
 	if err != nil {
 		return err
 	}
@@ -223,7 +206,6 @@ func (s *Service) notifyAll(ctx context.Context, t *tenants.Tenant, u tenants.Us
 
 // pendingPasskey is a passkey registration in progress.
 type pendingPasskey struct {
-	Kind    string `json:"kind"` // "passkey"
 	Session []byte `json:"session"`
 }
 
@@ -253,10 +235,8 @@ func (s *Service) BeginPasskey(ctx context.Context, t *tenants.Tenant, userID st
 	if err != nil {
 		return nil, "", err
 	}
-	raw, _ := json.Marshal(pendingPasskey{Kind: "passkey", Session: sess})
-	if _, err := ts.CreateFlow(ctx, tenants.Flow{ID: id, Action: tenants.ActionEnroll, Channel: tenants.ChannelWeb, UserID: u.ID, State: raw,
-		ExpiresAt: s.now().Add(passkey.Timeout)}); err != nil {
-		return nil, "", fmt.Errorf("settings: pending passkey: %w", err)
+	if err := s.savePending(ctx, t, id, u.ID, pendingPasskeyKind, s.now().Add(passkey.Timeout), pendingPasskey{Session: sess}); err != nil {
+		return nil, "", err
 	}
 	return opts, token, nil
 }
@@ -268,16 +248,10 @@ func (s *Service) FinishPasskey(ctx context.Context, t *tenants.Tenant, userID, 
 		return ErrNoPasskeys
 	}
 	ts := s.Store.Tenant(t.ID)
-	if token == "" {
-		return ErrCodeExpired
-	}
-	f, err := ts.GetFlow(ctx, flow.IDOf(token))
-	if err != nil || f.UserID != userID || !s.now().Before(f.ExpiresAt) {
-		return ErrCodeExpired
-	}
 	var p pendingPasskey
-	if json.Unmarshal(f.State, &p) != nil || p.Kind != "passkey" {
-		return ErrCodeExpired
+	f, err := s.loadPending(ctx, t, userID, token, pendingPasskeyKind, &p)
+	if err != nil {
+		return err
 	}
 	if err := ts.DeleteFlow(ctx, f.ID); err != nil {
 		return ErrCodeExpired
