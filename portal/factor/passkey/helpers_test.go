@@ -1,6 +1,10 @@
 package passkey
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"testing"
 	"time"
 
@@ -45,7 +49,28 @@ type device struct {
 func newDevice(u User) *device {
 	return &device{
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: u.ID}),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		cred: ec2Credential(),
+	}
+}
+
+// ec2Credential is a virtual P-256 credential. virtualwebauthn encodes the
+// key's coordinates with big.Int.Bytes, which drops leading zero bytes, and
+// such a COSE key (about 1 in 64) is rightly refused as malformed; so only
+// keys whose coordinates fill 32 bytes are handed to it.
+func ec2Credential() virtualwebauthn.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) != 32 || len(k.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
 	}
 }
 
