@@ -14,3 +14,7 @@ func (r *Relay) Claim(ctx context.Context, tenant string, connectors []string) (
 
 // ClaimRound runs one full claim round (every tenant with work here).
 func (r *Relay) ClaimRound(ctx context.Context) error { return r.claimRound(ctx, nil) }
+
+// WaitCleanup waits for the deletions of answered rows started so far (they
+// run off the caller's path).
+func (r *Relay) WaitCleanup() { r.cleanup.Wait() }
