@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -61,7 +62,49 @@ func (e *Engine) View(ctx context.Context, t *tenants.Tenant, token string) (Vie
 	if err != nil {
 		return View{}, err
 	}
+	if st.Step == StepActing && !e.Now().Before(st.ActingSince.Add(ActingLimit)) {
+		return e.abandon(ctx, t, token, f, st)
+	}
 	return e.view(ctx, t, f, st), nil
+}
+
+// ActingLimit is how long a flow may stay in StepActing. The dispatcher
+// answers within a command's lifetime (at most protocol.MaxCommandTTL) plus
+// a grace, so a flow still acting after this was left behind by a node that
+// died or lost its database mid-operation.
+const ActingLimit = protocol.MaxCommandTTL + 30*time.Second
+
+// abandon settles a flow left in StepActing: whether the directory write ran
+// is not known here, so the user is told exactly that (as for an unknown
+// outcome) instead of a page that waits forever; the audit says so too. If
+// the operation's own answer wins the race, that is what the user sees.
+func (e *Engine) abandon(ctx context.Context, t *tenants.Tenant, token string, f tenants.Flow, st *state) (View, error) {
+	ref, err := e.nonce()
+	if err != nil {
+		return View{}, err
+	}
+	st.Step, st.Result, st.Reference = StepDone, "unconfirmed", ref[:12]
+	v, err := e.saveView(ctx, t, f, st)
+	if errors.Is(err, ErrStale) {
+		if f, st, err = e.load(ctx, t, token); err != nil {
+			return View{}, err
+		}
+		return e.view(ctx, t, f, st), nil
+	}
+	if err != nil {
+		return View{}, err
+	}
+	e.audit(ctx, t, Client{IP: st.IP, UserAgent: st.UserAgent}, "user:"+f.UserID, actAction(f.Action), "user:"+f.UserID, "failure",
+		map[string]string{"flow": f.ID[:12], "outcome": "abandoned"})
+	return v, nil
+}
+
+// actAction is the audit action of the directory operation of a flow.
+func actAction(a tenants.Action) string {
+	if a == tenants.ActionUnlock {
+		return "account.unlock"
+	}
+	return "password." + string(a)
 }
 
 func (e *Engine) saveView(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state) (View, error) {
@@ -260,7 +303,7 @@ var directoryRule = map[string]string{
 // run it twice; then it records the one definite outcome.
 func (e *Engine) act(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, c Client, req hub.Request) (View, error) {
 	back := st.Step
-	st.Step = StepActing
+	st.Step, st.ActingSince = StepActing, e.Now()
 	nf, err := e.save(ctx, f, st)
 	if err != nil {
 		protocol.Zero(req.Password)
@@ -273,10 +316,7 @@ func (e *Engine) act(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st 
 	if out.Code != "" {
 		detail["code"] = out.Code
 	}
-	action := "password." + string(f.Action)
-	if f.Action == tenants.ActionUnlock {
-		action = "account.unlock"
-	}
+	action := actAction(f.Action)
 	actor, target := "user:"+f.UserID, "user:"+f.UserID
 	switch {
 	case out.Status == hub.Done:

@@ -81,6 +81,8 @@ type state struct {
 	// DirPolicy is the directory's effective password policy for the
 	// account, read when verification finished.
 	DirPolicy *protocol.PasswordPolicy `json:"dir_policy,omitempty"`
+	// ActingSince is when the directory operation started (StepActing).
+	ActingSince time.Time `json:"acting_since,omitzero"`
 	// Result is the outcome key of a finished flow ("reset", "unlocked",
 	// "not_locked", "changed", "signed_in", "reported", "helpdesk", …).
 	Result string `json:"result,omitempty"`
