@@ -114,6 +114,15 @@ type Enrollment struct {
 	// DeviceReset is when the user asked to remove their devices after losing
 	// one ("reset 2FA"): it takes effect after the waiting period.
 	DeviceResetRequestedAt time.Time `json:"device_reset_requested_at,omitzero"`
+	// HelpdeskDeviceReset is a help desk's pending removal of an admin's
+	// devices: it takes a second operator to approve (R18).
+	HelpdeskDeviceReset *HelpdeskRequest `json:"helpdesk_device_reset,omitempty"`
+}
+
+// HelpdeskRequest is a help-desk operation waiting for a second operator.
+type HelpdeskRequest struct {
+	By string    `json:"by"` // the audit actor of the operator who asked
+	At time.Time `json:"at"`
 }
 
 // QuestionAnswer is one security question and the argon2id hash of its

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/portal/notify"
 	"github.com/latchkey/latchkey/portal/settings"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
@@ -15,22 +18,31 @@ import (
 
 // withTenantUser runs fn on the tenant slug's user username.
 func withTenantUser(cmd *cobra.Command, sc storageConfig, slug, username string,
-	fn func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error) error {
+	fn func(ctx context.Context, st store.Store, t tenants.Tenant, u tenants.User) error) error {
 	return withStore(cmd, sc, func(ctx context.Context, st store.Store) error {
 		t, err := tenantBySlug(ctx, st, slug)
 		if err != nil {
 			return err
 		}
-		ts := st.Tenant(t.ID)
-		u, err := ts.GetUserByUsername(ctx, username)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("tenant %s has no user %q (users appear once they start a flow)", t.Slug, username)
-		}
+		u, err := userByName(ctx, st, t, username)
 		if err != nil {
-			return fmt.Errorf("user %q: %w", username, err)
+			return err
 		}
-		return fn(ctx, t, ts, u)
+		return fn(ctx, st, t, u)
 	})
+}
+
+// userByName finds the tenant's user username, with an error an operator
+// can act on.
+func userByName(ctx context.Context, st store.Store, t tenants.Tenant, username string) (tenants.User, error) {
+	u, err := st.Tenant(t.ID).GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("tenant %s has no user %q (users appear once they start a flow)", t.Slug, username)
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %q: %w", username, err)
+	}
+	return u, nil
 }
 
 func newUserCmd() *cobra.Command {
@@ -52,7 +64,8 @@ func newUserUnlockCmd() *cobra.Command {
 		Short: "Lift a user's self-service lockout and freeze (not the directory lockout)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error {
+			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, st store.Store, t tenants.Tenant, u tenants.User) error {
+				ts := st.Tenant(t.ID)
 				was := u
 				if _, err := ts.UpdateUser(ctx, u.ID, func(u *tenants.User) error {
 					u.FrozenAt, u.SelfServiceLockedUntil, u.FailedVerifications = time.Time{}, time.Time{}, 0
@@ -103,8 +116,8 @@ func newUserSignOutCmd() *cobra.Command {
 					n, err = ts.RevokeAllSessions(ctx, time.Now())
 				} else {
 					var u tenants.User
-					if u, err = ts.GetUserByUsername(ctx, args[0]); err != nil {
-						return fmt.Errorf("user %q: %w", args[0], err)
+					if u, err = userByName(ctx, st, t, args[0]); err != nil {
+						return err
 					}
 					target = "user:" + u.ID
 					n, err = ts.RevokeUserSessions(ctx, u.ID, "", time.Now())
@@ -129,31 +142,56 @@ func newUserSignOutCmd() *cobra.Command {
 
 // newUserResetDevicesCmd removes a user's devices after the help desk
 // verified them (lost phone): they enroll a new one at their next sign-in.
+// The user is told on every channel (through the outbox the servers send
+// from), so the secret key that seals it is needed. An admin's devices take
+// two operators (R18).
 func newUserResetDevicesCmd() *cobra.Command {
 	var (
-		sc   storageConfig
-		slug string
+		sc       storageConfig
+		ssc      selfServiceConfig
+		slug     string
+		operator string
 	)
 	cmd := &cobra.Command{
 		Use:   "reset-devices --tenant SLUG USERNAME",
-		Short: "Remove a user's authenticator devices (lost phone); they enroll a new one at their next sign-in",
+		Short: "Remove a user's authenticator devices (lost phone) and tell the user; they enroll a new one at their next sign-in",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, t tenants.Tenant, ts store.TenantStore, u tenants.User) error {
-				n, err := settings.RemoveDevices(ctx, ts, u.ID)
-				if err != nil {
+			if operator = strings.TrimSpace(operator); operator == "" {
+				return errors.New("--operator: name yourself (it goes into the audit log; default $USER)")
+			}
+			if err := sc.validate(); err != nil {
+				return fmt.Errorf("invalid configuration:\n%w", err)
+			}
+			key, err := loadSecretKey(ssc, sc, newLogger(cmd.ErrOrStderr(), "text", "warn"))
+			if err != nil {
+				return err
+			}
+			sealer, err := notify.NewSealer(subkey(key, "outbox"), nil)
+			if err != nil {
+				return fmt.Errorf("outbox sealer: %w", err)
+			}
+			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, st store.Store, t tenants.Tenant, u tenants.User) error {
+				svc := &settings.Service{Store: st, Messenger: &messenger{outbox: &notify.Outbox{Store: st, Sealer: sealer}}}
+				res, err := svc.ResetDevices(ctx, &t, u.ID, "operator:"+operator)
+				switch {
+				case errors.Is(err, settings.ErrSameOperator):
+					return fmt.Errorf("%s is an admin and you asked already: another operator must run this command to approve", u.Username)
+				case err != nil:
 					return err
+				case res.Pending:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is an admin: the removal waits for a second operator to run the same command within %v; the other admins were told\n",
+						u.Username, settings.HelpdeskWindow)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "removed %d device(s) of %s; the user was notified\n", res.Removed, u.Username)
 				}
-				if _, err := ts.AppendAudit(ctx, tenants.AuditEvent{Actor: "operator", Action: "device.reset", Target: "user:" + u.ID, Outcome: "success",
-					Detail: map[string]string{"count": fmt.Sprint(n)}}); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %d device(s) of %s\n", n, u.Username)
 				return nil
 			})
 		},
 	}
 	sc.register(cmd.Flags(), "latchkey-data")
+	cmd.Flags().StringVar(&operator, "operator", os.Getenv("USER"), "who you are, for the audit log; an admin's devices need two different operators")
+	cmd.Flags().StringVar(&ssc.SecretKeyFile, "secret-key-file", "", "the servers' secret key file (seals the notification); required with PostgreSQL, found under --data-dir with SQLite")
 	cmd.Flags().StringVar(&slug, "tenant", "", "the tenant's slug")
 	return cmd
 }

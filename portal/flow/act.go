@@ -491,24 +491,41 @@ func (e *Engine) reported(ctx context.Context, t *tenants.Tenant, u tenants.User
 
 // alertAdmins emails every admin of the tenant about a report.
 func (e *Engine) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client) {
-	ts := e.Store.Tenant(t.ID)
+	admins, err := Admins(ctx, e.Store.Tenant(t.ID), u.ID)
+	if err != nil {
+		e.Logger.ErrorContext(ctx, "alert admins: list users", "err", err)
+		return
+	}
+	for _, a := range admins {
+		if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "report_alert", Lang: a.Locale,
+			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()}); err != nil {
+			e.Logger.ErrorContext(ctx, "alert admins: queue", "err", err)
+		}
+	}
+}
+
+// UserLister pages through a tenant's users (store.TenantStore).
+type UserLister interface {
+	ListUsers(ctx context.Context, after string, limit int) ([]tenants.User, error)
+}
+
+// Admins returns the tenant's admins that have an email address, except the
+// user except (the one an alert is about).
+func Admins(ctx context.Context, ts UserLister, except string) ([]tenants.User, error) {
+	var out []tenants.User
 	after := ""
 	for {
 		page, err := ts.ListUsers(ctx, after, 200)
 		if err != nil {
-			e.Logger.ErrorContext(ctx, "alert admins: list users", "err", err)
-			return
+			return out, fmt.Errorf("flow: list admins: %w", err)
 		}
 		for _, a := range page {
-			if a.IsAdmin && a.Email != "" && a.ID != u.ID {
-				if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "report_alert", Lang: a.Locale,
-					Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()}); err != nil {
-					e.Logger.ErrorContext(ctx, "alert admins: queue", "err", err)
-				}
+			if a.IsAdmin && a.Email != "" && a.ID != except {
+				out = append(out, a)
 			}
 		}
 		if len(page) < 200 {
-			return
+			return out, nil
 		}
 		after = page[len(page)-1].Username
 	}

@@ -40,11 +40,15 @@ const (
 	// KindFrozen tells the user that self-service is frozen for them after
 	// their report.
 	KindFrozen = "frozen"
+	// KindHelpdeskApproval goes to the tenant's other admins when a help
+	// desk asked to remove an admin's devices: a second operator must
+	// approve (R18).
+	KindHelpdeskApproval = "helpdesk_approval"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindEmailCode, KindSMSCode, KindResetDone, KindUnlockDone, KindChangeDone,
-	KindFactorChanged, KindContactChanged, KindReportAlert, KindFrozen}
+	KindFactorChanged, KindContactChanged, KindReportAlert, KindFrozen, KindHelpdeskApproval}
 
 // Languages are the languages the built-in templates exist in, the first
 // being the fallback.

@@ -125,7 +125,7 @@ func (s *Service) RequestDeviceReset(ctx context.Context, t *tenants.Tenant, use
 		return fmt.Errorf("settings: request device reset: %w", err)
 	}
 	s.audit(ctx, t, u, c, "device.reset.requested")
-	s.notifyAll(ctx, t, u, c)
+	_ = s.notifyAll(ctx, t, u, c)
 	return nil
 }
 
@@ -166,8 +166,112 @@ func (s *Service) ApplyDeviceReset(ctx context.Context, t *tenants.Tenant, userI
 		return false, fmt.Errorf("settings: finish device reset: %w", err)
 	}
 	s.audit(ctx, t, u, c, "device.reset.done")
-	s.notifyAll(ctx, t, u, c)
+	_ = s.notifyAll(ctx, t, u, c)
 	return n > 0, nil
+}
+
+// HelpdeskWindow is how long a help desk's pending removal of an admin's
+// devices waits for the second operator; after it, asking again starts over.
+const HelpdeskWindow = 24 * time.Hour
+
+// Help-desk device reset refusals.
+var (
+	// ErrSameOperator: the operator who asked cannot also approve.
+	ErrSameOperator = errors.New("settings: the operator who asked cannot approve: a second operator must run the same command")
+	// ErrNoOperator: the help desk's operator is not named.
+	ErrNoOperator = errors.New("settings: the operator must be named (it goes into the audit log)")
+)
+
+// DeviceReset is the outcome of a help desk's device reset.
+type DeviceReset struct {
+	Removed int
+	// Pending: the user is an admin, and the removal now waits for a second
+	// operator (the other admins were told).
+	Pending bool
+	// RequestedBy is the first operator, when a second one approved.
+	RequestedBy string
+}
+
+// ResetDevices is the help desk's "reset the user's devices" (a lost phone,
+// the user verified out of band): every device goes, a pending lost-device
+// request is settled, and the user hears of it on every channel, so that a
+// help desk talked into it by someone else is noticed by the real owner.
+// For an admin it takes two operators (R18): the first call records the
+// request and alerts the other admins, a call by another operator within
+// HelpdeskWindow carries it out. operator is the audit actor.
+func (s *Service) ResetDevices(ctx context.Context, t *tenants.Tenant, userID, operator string) (DeviceReset, error) {
+	if strings.TrimSpace(operator) == "" {
+		return DeviceReset{}, ErrNoOperator
+	}
+	ts := s.Store.Tenant(t.ID)
+	now := s.now()
+	var res DeviceReset
+	u, err := ts.UpdateUser(ctx, userID, func(u *tenants.User) error {
+		res = DeviceReset{}
+		if !u.IsAdmin {
+			return nil
+		}
+		p := u.Enrollment.HelpdeskDeviceReset
+		switch {
+		case p == nil || !now.Before(p.At.Add(HelpdeskWindow)):
+			u.Enrollment.HelpdeskDeviceReset = &tenants.HelpdeskRequest{By: operator, At: now}
+			res.Pending = true
+		case p.By == operator:
+			return ErrSameOperator
+		default:
+			res.RequestedBy = p.By
+			u.Enrollment.HelpdeskDeviceReset = nil
+		}
+		return nil
+	})
+	if errors.Is(err, ErrSameOperator) {
+		return DeviceReset{}, err
+	}
+	if err != nil {
+		return DeviceReset{}, fmt.Errorf("settings: reset devices: %w", err)
+	}
+	if res.Pending {
+		if _, err := ts.AppendAudit(ctx, tenants.AuditEvent{Actor: operator, Action: "device.reset.pending", Target: "user:" + u.ID, Outcome: "pending"}); err != nil {
+			return res, fmt.Errorf("settings: audit device reset: %w", err)
+		}
+		return res, s.alertAdmins(ctx, t, u)
+	}
+	if res.Removed, err = RemoveDevices(ctx, ts, userID); err != nil {
+		return res, err
+	}
+	if u, err = ts.UpdateUser(ctx, userID, func(u *tenants.User) error {
+		u.Enrollment.DeviceResetRequestedAt = time.Time{}
+		return nil
+	}); err != nil {
+		return res, fmt.Errorf("settings: reset devices: %w", err)
+	}
+	detail := map[string]string{"count": fmt.Sprint(res.Removed)}
+	if res.RequestedBy != "" {
+		detail["requested_by"] = res.RequestedBy
+	}
+	if _, err := ts.AppendAudit(ctx, tenants.AuditEvent{Actor: operator, Action: "device.reset", Target: "user:" + u.ID, Outcome: "success",
+		Detail: detail}); err != nil {
+		return res, fmt.Errorf("settings: audit device reset: %w", err)
+	}
+	return res, s.notifyAll(ctx, t, u, flow.Client{Lang: u.Locale})
+}
+
+// alertAdmins asks the tenant's other admins to look at a pending help-desk
+// removal of u's devices.
+func (s *Service) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User) error {
+	admins, err := flow.Admins(ctx, s.Store.Tenant(t.ID), u.ID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range admins {
+		errs = append(errs, s.Messenger.Send(ctx, t, flow.Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "helpdesk_approval",
+			Lang: a.Locale, Username: u.Username, DisplayName: u.DisplayName, Time: s.now()}))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("settings: alert admins: %w", err)
+	}
+	return nil
 }
 
 // DeviceStore is what removing devices needs (store.TenantStore).
@@ -192,16 +296,23 @@ func RemoveDevices(ctx context.Context, ts DeviceStore, userID string) (int, err
 }
 
 // notifyAll tells the user about a device change on every channel they have.
-func (s *Service) notifyAll(ctx context.Context, t *tenants.Tenant, u tenants.User, c flow.Client) {
+// The web paths go on when queueing fails (the change is made); the help
+// desk's command reports it.
+func (s *Service) notifyAll(ctx context.Context, t *tenants.Tenant, u tenants.User, c flow.Client) error {
 	m := flow.Message{Kind: "factor_changed", Lang: c.Lang, Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: s.now()}
+	var errs []error
 	if u.Email != "" {
 		m.Channel, m.To = tenants.MessageEmail, u.Email
-		_ = s.Messenger.Send(ctx, t, m)
+		errs = append(errs, s.Messenger.Send(ctx, t, m))
 	}
 	if u.Phone != "" && u.PhoneVerified {
 		m.Channel, m.To = tenants.MessageSMS, u.Phone
-		_ = s.Messenger.Send(ctx, t, m)
+		errs = append(errs, s.Messenger.Send(ctx, t, m))
 	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("settings: notify %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // pendingPasskey is a passkey registration in progress.
