@@ -172,6 +172,9 @@ type TenantStore interface {
 	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error)
 	// RevokeAllSessions revokes every live session of the tenant.
 	RevokeAllSessions(ctx context.Context, at time.Time) (int, error)
+	// PurgeSessions deletes the sessions that expired before t (revoked
+	// ones go once their expiry has passed too) and returns how many.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 
 	// Counters back the rate limits and budgets every node sees (R3, R24,
 	// R42). Hit adds n to the fixed-window counter key for the window that
@@ -203,6 +206,9 @@ type TenantStore interface {
 	// ListMessages returns up to limit of the tenant's messages, newest first
 	// (admin view, the demo mailbox).
 	ListMessages(ctx context.Context, limit int) ([]tenants.OutboxMessage, error)
+	// PurgeMessages deletes the sent and dead messages created before t
+	// (pending ones always stay) and returns how many.
+	PurgeMessages(ctx context.Context, before time.Time) (int, error)
 
 	// Devices (mobile authenticators). CreateDevice stores d (ID set by the
 	// store when empty; CreatedAt now); ErrAlreadyExists when the ID or the
@@ -228,4 +234,7 @@ type TenantStore interface {
 	// ListPendingChallenges returns the device's challenges that are pending
 	// and unexpired at now, newest first (the polling path).
 	ListPendingChallenges(ctx context.Context, deviceID string, now time.Time) ([]tenants.PushChallenge, error)
+	// PurgeChallenges deletes the challenges that expired before t and
+	// returns how many.
+	PurgeChallenges(ctx context.Context, before time.Time) (int, error)
 }

@@ -137,3 +137,7 @@ func (ts tenantStore) ListPendingChallenges(ctx context.Context, deviceID string
 	}
 	return out, nil
 }
+
+func (ts tenantStore) PurgeChallenges(ctx context.Context, before time.Time) (int, error) {
+	return ts.purge(ctx, "purge challenges", `DELETE FROM push_challenges WHERE tenant_id = $1 AND expires_at < $2`, before)
+}

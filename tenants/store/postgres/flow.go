@@ -116,12 +116,18 @@ func (ts tenantStore) DeleteFlow(ctx context.Context, id string) error {
 
 // PurgeFlows deletes the tenant's flows that expired before before.
 func (ts tenantStore) PurgeFlows(ctx context.Context, before time.Time) (int, error) {
-	if err := check.Time("purge flows", before); err != nil {
+	return ts.purge(ctx, "purge flows", `DELETE FROM flows WHERE tenant_id = $1 AND expires_at < $2`, before)
+}
+
+// purge runs a DELETE whose arguments are the tenant and a time and returns
+// how many rows it deleted.
+func (ts tenantStore) purge(ctx context.Context, what, query string, before time.Time) (int, error) {
+	if err := check.Time(what, before); err != nil {
 		return 0, err
 	}
-	n, err := ts.exec(ctx, `DELETE FROM flows WHERE tenant_id = $1 AND expires_at < $2`, storedTime(before))
+	n, err := ts.exec(ctx, query, storedTime(before))
 	if err != nil {
-		return 0, fmt.Errorf("purge flows: %w", err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return int(n), nil
 }

@@ -238,3 +238,7 @@ func (p platform) TenantsWithDueMessages(ctx context.Context, now time.Time, lim
 	}
 	return ids, nil
 }
+
+func (ts tenantStore) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
+	return ts.purge(ctx, "purge messages", `DELETE FROM outbox WHERE tenant_id = $1 AND state IN ('sent', 'dead') AND created_at < $2`, before)
+}

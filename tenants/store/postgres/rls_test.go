@@ -262,7 +262,7 @@ func TestRowLevelSecurityCatalog(t *testing.T) {
 		{"counters", "DELETE", true}, {"counters", "TRUNCATE", false}, {"outbox", "UPDATE", true}, {"outbox", "TRUNCATE", false},
 		{"outbox", "REFERENCES", false}, {"flows", "TRIGGER", false},
 		{"devices", "DELETE", true}, {"devices", "TRUNCATE", false},
-		{"push_challenges", "UPDATE", true}, {"push_challenges", "DELETE", false}, {"push_challenges", "TRUNCATE", false},
+		{"push_challenges", "UPDATE", true}, {"push_challenges", "DELETE", true}, {"push_challenges", "TRUNCATE", false},
 		{"schema_migrations", "SELECT", true}, {"schema_migrations", "INSERT", false},
 	} {
 		var got bool

@@ -131,3 +131,7 @@ func (ts tenantStore) RevokeAllSessions(ctx context.Context, at time.Time) (int,
 	}
 	return int(n), nil
 }
+
+func (ts tenantStore) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
+	return ts.purge(ctx, "purge sessions", `DELETE FROM sessions WHERE tenant_id = $1 AND expires_at < $2`, before)
+}

@@ -158,3 +158,7 @@ func (ts tenantStore) revokeLive(ctx context.Context, what, cond string, at time
 	}
 	return int(revoked), nil
 }
+
+func (ts tenantStore) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
+	return ts.purge(ctx, "purge sessions", `DELETE FROM sessions WHERE tenant_id = ? AND expires_at < ?`, before)
+}

@@ -21,6 +21,7 @@ var challengeTests = []subTest{
 	{"20 concurrent answers to one pending challenge: exactly one wins (R30)", testChallengeConcurrentAnswers},
 	{"pending list has only the device's unexpired pending challenges, newest first", testChallengePending},
 	{"unknown and malformed cids are not found", testChallengeUnknown},
+	{"purge deletes challenges that expired before t, of this tenant only", testChallengePurge},
 	{"not visible from another tenant (R41)", testChallengeIsolation},
 }
 
@@ -389,4 +390,40 @@ func testChallengeIsolation(t *testing.T, s store.Store) {
 	if list, err := tsA.ListPendingChallenges(ctx(t), dA.ID, t0); err != nil || len(list) != 1 {
 		t.Errorf("A's pending challenges after B's attempts = %v, %v; want the one", list, err)
 	}
+}
+
+func testChallengePurge(t *testing.T, s store.Store) {
+	_, ts := createTenant(t, s)
+	_, tsOther := createTenant(t, s)
+	u, d := deviceOf(t, ts, "purged")
+	var cids []string
+	for _, exp := range []time.Duration{-time.Hour, -time.Microsecond, 0, time.Hour} {
+		c := sampleChallenge(t, u.ID, d.ID)
+		c.CreatedAt, c.ExpiresAt = t0.Add(exp-2*time.Minute), t0.Add(exp)
+		must(t, "CreateChallenge", ts.CreateChallenge(ctx(t), c))
+		cids = append(cids, c.CID)
+	}
+	ou, od := deviceOf(t, tsOther, "other")
+	oc := sampleChallenge(t, ou.ID, od.ID)
+	oc.CreatedAt, oc.ExpiresAt = t0.Add(-time.Hour), t0.Add(-time.Hour+time.Minute)
+	must(t, "CreateChallenge other tenant", tsOther.CreateChallenge(ctx(t), oc))
+
+	n, err := ts.PurgeChallenges(ctx(t), t0)
+	must(t, "PurgeChallenges", err)
+	if n != 2 {
+		t.Errorf("PurgeChallenges = %d, want 2 (expired strictly before)", n)
+	}
+	for i, cid := range cids {
+		_, err := ts.GetChallenge(ctx(t), cid)
+		if i < 2 {
+			wantErr(t, "GetChallenge of a purged challenge", err, store.ErrNotFound)
+		} else if err != nil {
+			t.Errorf("GetChallenge of challenge %d (not expired before t0): %v", i, err)
+		}
+	}
+	if _, err := tsOther.GetChallenge(ctx(t), oc.CID); err != nil {
+		t.Errorf("the purge reached another tenant's challenge: %v", err)
+	}
+	_, err = ts.PurgeChallenges(ctx(t), time.Time{})
+	wantErr(t, "PurgeChallenges at the zero time", err, store.ErrInvalid)
 }

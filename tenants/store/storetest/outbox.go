@@ -25,6 +25,7 @@ var outboxTests = []subTest{
 	{"tenants with due messages lists only those, oldest first", testOutboxDueTenants},
 	{"list is newest first and limited", testOutboxList},
 	{"unknown and malformed ids are not found", testOutboxUnknown},
+	{"purge deletes sent and dead messages created before t, never pending ones", testOutboxPurge},
 	{"not visible from another tenant (R41)", testOutboxIsolation},
 }
 
@@ -419,4 +420,49 @@ func testOutboxIsolation(t *testing.T, s store.Store) {
 	if got := claim(t, tsA, t0, time.Minute, 100); len(got) != 1 || got[0].ID != mA.ID {
 		t.Errorf("A's claim = %v, want only %s", ids(got), mA.ID)
 	}
+}
+
+func testOutboxPurge(t *testing.T, s store.Store) {
+	_, ts := createTenant(t, s)
+	_, tsOther := createTenant(t, s)
+	pending := enqueue(t, ts, sampleMessage(t0))
+	sent := enqueue(t, ts, sampleMessage(t0))
+	dead := enqueue(t, ts, sampleMessage(t0))
+	leased := enqueue(t, ts, sampleMessage(t0))
+	otherSent := enqueue(t, tsOther, sampleMessage(t0))
+	// Lease all of them; leased stays leased (a worker is sending it).
+	if got := claim(t, ts, t0, time.Hour, 10); len(got) != 4 {
+		t.Fatalf("claimed %d, want 4", len(got))
+	}
+	if got := claim(t, tsOther, t0, time.Hour, 10); len(got) != 1 {
+		t.Fatalf("claimed %d of the other tenant, want 1", len(got))
+	}
+	must(t, "MarkMessageSent", ts.MarkMessageSent(ctx(t), sent.ID, t0))
+	must(t, "MarkMessageFailed dead", ts.MarkMessageFailed(ctx(t), dead.ID, "550 no such user", t0, true))
+	must(t, "MarkMessageSent other tenant", tsOther.MarkMessageSent(ctx(t), otherSent.ID, t0))
+	must(t, "MarkMessageFailed retry", ts.MarkMessageFailed(ctx(t), pending.ID, "421 later", t0.Add(time.Minute), false))
+
+	// Strictly before the creation time: nothing goes.
+	if n, err := ts.PurgeMessages(ctx(t), sent.CreatedAt); err != nil || n != 0 {
+		t.Errorf("PurgeMessages at the creation time = %d, %v; want 0", n, err)
+	}
+	n, err := ts.PurgeMessages(ctx(t), time.Now().Add(time.Hour))
+	must(t, "PurgeMessages", err)
+	if n != 2 {
+		t.Errorf("PurgeMessages = %d, want 2 (the sent and the dead one)", n)
+	}
+	for _, id := range []string{sent.ID, dead.ID} {
+		_, err := ts.GetMessage(ctx(t), id)
+		wantErr(t, "GetMessage of a purged message", err, store.ErrNotFound)
+	}
+	for _, id := range []string{pending.ID, leased.ID} {
+		if _, err := ts.GetMessage(ctx(t), id); err != nil {
+			t.Errorf("a pending message was purged: %v", err)
+		}
+	}
+	if _, err := tsOther.GetMessage(ctx(t), otherSent.ID); err != nil {
+		t.Errorf("the purge reached another tenant's message: %v", err)
+	}
+	_, err = ts.PurgeMessages(ctx(t), time.Time{})
+	wantErr(t, "PurgeMessages at the zero time", err, store.ErrInvalid)
 }

@@ -21,6 +21,7 @@ var sessionTests = []subTest{
 	{"revoke all sessions of the tenant", testSessionRevokeAll},
 	{"deleting the user deletes the user's sessions", testSessionUserDeleted},
 	{"unknown and malformed ids are not found", testSessionUnknown},
+	{"purge deletes sessions that expired before t, of this tenant only", testSessionPurge},
 	{"not visible from another tenant (R41)", testSessionIsolation},
 }
 
@@ -331,4 +332,43 @@ func testSessionIsolation(t *testing.T, s store.Store) {
 	got, err := tsA.GetSession(ctx(t), sA.ID)
 	must(t, "GetSession A", err)
 	wantSame(t, "A's session after B's attempts", got, sA)
+}
+
+func testSessionPurge(t *testing.T, s store.Store) {
+	_, ts := createTenant(t, s)
+	_, tsOther := createTenant(t, s)
+	u := createFlowUser(t, ts, "purged")
+	var ids []string
+	for _, exp := range []time.Duration{-time.Hour, -time.Microsecond, 0, time.Hour} {
+		in := sampleSession(t, u.ID)
+		in.ExpiresAt = t0.Add(exp)
+		_, err := ts.CreateSession(ctx(t), in)
+		must(t, "CreateSession", err)
+		ids = append(ids, in.ID)
+	}
+	// Revoked but not yet expired: kept until its expiry passes.
+	must(t, "RevokeSession", ts.RevokeSession(ctx(t), ids[3], t0.Add(-2*time.Hour)))
+	other := sampleSession(t, createFlowUser(t, tsOther, "other").ID)
+	other.ExpiresAt = t0.Add(-time.Hour)
+	_, err := tsOther.CreateSession(ctx(t), other)
+	must(t, "CreateSession other tenant", err)
+
+	n, err := ts.PurgeSessions(ctx(t), t0)
+	must(t, "PurgeSessions", err)
+	if n != 2 {
+		t.Errorf("PurgeSessions = %d, want 2 (expired strictly before)", n)
+	}
+	for i, id := range ids {
+		_, err := ts.GetSession(ctx(t), id)
+		if i < 2 {
+			wantErr(t, "GetSession of a purged session", err, store.ErrNotFound)
+		} else if err != nil {
+			t.Errorf("GetSession of session %d (not expired before t0): %v", i, err)
+		}
+	}
+	if _, err := tsOther.GetSession(ctx(t), other.ID); err != nil {
+		t.Errorf("the purge reached another tenant's session: %v", err)
+	}
+	_, err = ts.PurgeSessions(ctx(t), time.Time{})
+	wantErr(t, "PurgeSessions at the zero time", err, store.ErrInvalid)
 }

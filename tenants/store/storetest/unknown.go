@@ -112,6 +112,9 @@ func testUnknownTenantSelfService(t *testing.T, ts store.TenantStore) {
 		"PurgeFlows":        func() (int, error) { return ts.PurgeFlows(ctx(t), t0) },
 		"PurgeCounters":     func() (int, error) { return ts.PurgeCounters(ctx(t), t0) },
 		"RevokeAllSessions": func() (int, error) { return ts.RevokeAllSessions(ctx(t), t0) },
+		"PurgeSessions":     func() (int, error) { return ts.PurgeSessions(ctx(t), t0) },
+		"PurgeMessages":     func() (int, error) { return ts.PurgeMessages(ctx(t), t0) },
+		"PurgeChallenges":   func() (int, error) { return ts.PurgeChallenges(ctx(t), t0) },
 	} {
 		if n, err := purge(); err != nil || n != 0 {
 			t.Errorf("%s = %d, %v; want 0", name, n, err)
