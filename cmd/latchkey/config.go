@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/retention"
 )
 
 // storageConfig chooses the database. With no database URL the embedded SQLite
@@ -61,10 +62,13 @@ type serverConfig struct {
 	TrustedProxies  []string
 	BodyLimit       int
 	ShutdownTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
-	Connector       connectorConfig
-	SelfService     selfServiceConfig
+	// Retention and PurgeInterval drive the retention sweep (tenants/retention).
+	Retention     time.Duration
+	PurgeInterval time.Duration
+	LogFormat     string
+	LogLevel      string
+	Connector     connectorConfig
+	SelfService   selfServiceConfig
 
 	// commandKey signs connector commands; loaded by loadCommandKey before
 	// newServer.
@@ -88,6 +92,8 @@ func (c *serverConfig) register(fs *pflag.FlagSet, d serverDefaults) {
 	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", nil, "IPs or CIDRs of reverse proxies whose X-Forwarded-*/Forwarded headers are honoured")
 	fs.IntVar(&c.BodyLimit, "body-limit", 64<<10, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
+	fs.DurationVar(&c.Retention, "retention", retention.DefaultRetention, "how long ended sessions, delivered or dead messages and expired push challenges are kept (the audit log is kept for good)")
+	fs.DurationVar(&c.PurgeInterval, "purge-interval", retention.DefaultInterval, "how often the node deletes expired rows; 0 turns the sweep off on this node")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	c.Connector.register(fs, d.ConnectorAddr)
@@ -143,6 +149,12 @@ func (c *serverConfig) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
+	}
+	if c.Retention < time.Hour {
+		bad("retention", "%v is shorter than an hour (sessions and challenges must outlive their use)", c.Retention)
+	}
+	if c.PurgeInterval < 0 {
+		bad("purge-interval", "must not be negative")
 	}
 	switch c.LogFormat {
 	case "json", "text":

@@ -22,6 +22,8 @@ func TestServeConfigErrorsNameTheSetting(t *testing.T) {
 			[]string{"--public-scheme (LATCHKEY_PUBLIC_SCHEME)", "--log-level (LATCHKEY_LOG_LEVEL)"}},
 		{"bad database url", []string{"--platform-domain", "example.com", "--public-scheme", "http", "--database-url", "mysql://x"},
 			[]string{"--database-url (LATCHKEY_DATABASE_URL): must be a postgres:// URL"}},
+		{"retention too short", []string{"--platform-domain", "example.com", "--public-scheme", "http", "--retention", "5m", "--purge-interval", "-1s"},
+			[]string{"--retention (LATCHKEY_RETENTION): 5m0s is shorter than an hour", "--purge-interval (LATCHKEY_PURGE_INTERVAL): must not be negative"}},
 		{"migrate url alone", []string{"--platform-domain", "example.com", "--public-scheme", "http", "--database-migrate-url", "postgres://x"},
 			[]string{"--database-migrate-url (LATCHKEY_DATABASE_MIGRATE_URL) is set but --database-url"}},
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/tenants/retention"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
@@ -76,6 +78,7 @@ func startNode(t *testing.T, sc storageConfig, adjust func(*serverConfig)) (*ser
 	t.Helper()
 	srv := serverConfig{Addr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0", PlatformDomain: "latchkey.test", PublicScheme: "http",
 		BodyLimit: 64 << 10, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "warn",
+		Retention: retention.DefaultRetention, PurgeInterval: retention.DefaultInterval,
 		Connector: connectorConfig{Addr: "127.0.0.1:0", Recheck: 5 * time.Second}}
 	if adjust != nil {
 		adjust(&srv)

@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/connector/relay"
 	"github.com/latchkey/latchkey/portal"
 	"github.com/latchkey/latchkey/tenants"
+	"github.com/latchkey/latchkey/tenants/retention"
 	"github.com/latchkey/latchkey/tenants/store"
 )
 
@@ -279,6 +280,16 @@ func (s *server) run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopWorker(); <-workerDone }()
+	if s.cfg.PurgeInterval > 0 {
+		sw := &retention.Sweeper{Store: s.store, Retention: s.cfg.Retention, Interval: s.cfg.PurgeInterval,
+			Logger: s.log.With(slog.String("component", "retention"))}
+		sweepDone := make(chan struct{})
+		go func() {
+			defer close(sweepDone)
+			_ = sw.Run(workerCtx) // it logs its own errors and stops with the worker
+		}()
+		defer func() { stopWorker(); <-sweepDone }()
+	}
 	s.log.InfoContext(ctx, "latchkey serving", slog.String("addr", s.addr()), slog.String("ops_addr", s.opsAddr()),
 		slog.String("connector_addr", s.hubAddr()), slog.String("hub_url", s.hubURL), slog.String("version", version))
 
