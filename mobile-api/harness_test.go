@@ -66,7 +66,8 @@ func newHarness(t *testing.T, sender challenge.Sender) *harness {
 	log := slog.New(slog.DiscardHandler)
 	var err error
 	h.push, err = approval.New(approval.Config{Store: h.Scope(), Sender: sender, Now: h.Clock.Now, Logger: log,
-		OnReport: func(_ context.Context, _ *tenants.Tenant, userID string) {
+		OnReport: func(_ context.Context, _ *tenants.Tenant, c *challenge.Challenge) {
+			userID := c.UserID
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.reports = append(h.reports, userID)

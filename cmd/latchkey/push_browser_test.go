@@ -164,6 +164,11 @@ func TestBrowserPushApprovalAgainstSamba(t *testing.T) {
 		if !strings.Contains(alert.Subject, u.Login) && !strings.Contains(alert.Text, u.Login) {
 			t.Errorf("the admin alert does not name the user %s: %q\n%s", u.Login, alert.Subject, alert.Text)
 		}
+		// It says what was reported and where the request came from (the
+		// challenge's context), not only that something was.
+		if !strings.Contains(alert.Text, "was not made by them: password reset") || !strings.Contains(alert.Text, "From:    127.0.0.1") {
+			t.Errorf("the admin alert lacks the reported action or its origin:\n%s", alert.Text)
+		}
 		ps.sinks.email(t, u.Mail, "Self-service is frozen") // and the user is told
 		signedIn.Go(ps.base + "/me")
 		if signedIn.Status() != 401 {

@@ -214,8 +214,9 @@ func newSelfService(cfg serverConfig, st store.Store, d flow.Dispatcher, links t
 	}
 	var engine *flow.Engine
 	pushes, err := approval.New(approval.Config{Store: scope, Sender: sender, Logger: log,
-		OnReport: func(ctx context.Context, t *tenants.Tenant, userID string) {
-			engine.Reported(ctx, t, userID, flow.Client{})
+		OnReport: func(ctx context.Context, t *tenants.Tenant, c *challenge.Challenge) {
+			engine.Reported(ctx, t, c.UserID, flow.Suspect{Action: c.Context.Action, IP: c.Context.IP,
+				Browser: c.Context.Browser, Time: c.Context.Time})
 		}})
 	if err != nil {
 		return nil, fmt.Errorf("push approvals: %w", err)
@@ -320,7 +321,7 @@ type messenger struct{ outbox *notify.Outbox }
 
 func (m *messenger) Send(ctx context.Context, t *tenants.Tenant, msg flow.Message) error {
 	d := notify.Data{Code: msg.Code, ExpiresIn: int(msg.ExpiresIn / time.Minute), Action: msg.Action, Username: msg.Username,
-		DisplayName: msg.DisplayName, IP: msg.IP, UserAgent: msg.UserAgent, ReportURL: msg.ReportURL, Time: msg.Time}
+		DisplayName: msg.DisplayName, IP: msg.IP, UserAgent: msg.UserAgent, Browser: msg.Browser, ReportURL: msg.ReportURL, Time: msg.Time}
 	// Notify renders (SMS get their short forms), logs a broken tenant
 	// template and falls back to the default, then enqueues.
 	_, err := m.outbox.Notify(ctx, t, msg.Channel, msg.Kind, msg.Lang, msg.To, d)

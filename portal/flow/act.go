@@ -375,7 +375,8 @@ func (e *Engine) NotifyUser(ctx context.Context, t *tenants.Tenant, userID, kind
 		e.Logger.ErrorContext(ctx, "notify: user", "err", err)
 		return
 	}
-	report, err := e.newReport(ctx, t, u.ID)
+	now := e.Now()
+	report, err := e.newReport(ctx, t, u.ID, Suspect{Action: kindAction[kind], IP: c.IP, UserAgent: c.UserAgent, Time: now})
 	if err != nil {
 		e.Logger.ErrorContext(ctx, "notify: report link", "err", err)
 	}
@@ -400,7 +401,6 @@ func (e *Engine) NotifyUser(ctx context.Context, t *tenants.Tenant, userID, kind
 	if len(pick) == 0 && len(all) > 0 {
 		pick = all[:1]
 	}
-	now := e.Now()
 	for _, d := range pick {
 		m := Message{Channel: d.ch, To: d.to, Kind: kind, Lang: c.Lang, Username: u.Username, DisplayName: u.DisplayName,
 			IP: c.IP, UserAgent: c.UserAgent, Time: now}
@@ -413,15 +413,20 @@ func (e *Engine) NotifyUser(ctx context.Context, t *tenants.Tenant, userID, kind
 	}
 }
 
-// newReport creates the flow behind a "this wasn't me" link and returns its
-// token. Opening the link changes nothing (a mail scanner may open it); only
-// confirming the page does.
-func (e *Engine) newReport(ctx context.Context, t *tenants.Tenant, userID string) (string, error) {
+// kindAction is the action a notification kind tells of ("" when it is not
+// one of the directory actions).
+var kindAction = map[string]tenants.Action{"reset_done": tenants.ActionReset, "change_done": tenants.ActionChange,
+	"unlock_done": tenants.ActionUnlock}
+
+// newReport creates the flow behind a "this wasn't me" link about s and
+// returns its token. Opening the link changes nothing (a mail scanner may
+// open it); only confirming the page does.
+func (e *Engine) newReport(ctx context.Context, t *tenants.Tenant, userID string, s Suspect) (string, error) {
 	token, id, err := e.newToken()
 	if err != nil {
 		return "", err
 	}
-	raw, _ := json.Marshal(&state{Step: StepReport})
+	raw, _ := json.Marshal(&state{Step: StepReport, About: &s})
 	_, err = e.Store.Tenant(t.ID).CreateFlow(ctx, tenants.Flow{ID: id, Action: ActionReport, Channel: tenants.ChannelWeb, UserID: userID,
 		State: raw, ExpiresAt: e.Now().Add(reportTTL)})
 	if err != nil {
@@ -460,14 +465,19 @@ func (e *Engine) ConfirmReport(ctx context.Context, t *tenants.Tenant, token, st
 	if err != nil {
 		return v, err
 	}
-	e.reported(ctx, t, u, c, "link")
+	about := Suspect{}
+	if st.About != nil {
+		about = *st.About
+	}
+	e.reported(ctx, t, u, c, "link", about)
 	return v, nil
 }
 
 // Reported finishes a "this wasn't me" report made elsewhere (a push denied
-// as "report" on the phone: the account is frozen already): it ends the
-// user's sessions, alerts the tenant's admins and the user, and audits.
-func (e *Engine) Reported(ctx context.Context, t *tenants.Tenant, userID string, c Client) {
+// as "report" on the phone: the account is frozen already) about the action
+// s: it ends the user's sessions, alerts the tenant's admins and the user,
+// and audits.
+func (e *Engine) Reported(ctx context.Context, t *tenants.Tenant, userID string, s Suspect) {
 	ts := e.Store.Tenant(t.ID)
 	u, err := ts.GetUser(ctx, userID)
 	if err != nil {
@@ -477,28 +487,42 @@ func (e *Engine) Reported(ctx context.Context, t *tenants.Tenant, userID string,
 	if _, err := ts.RevokeUserSessions(ctx, u.ID, "", e.Now()); err != nil {
 		e.Logger.ErrorContext(ctx, "report: end sessions", "err", err)
 	}
-	e.reported(ctx, t, u, c, "push")
+	e.reported(ctx, t, u, Client{Lang: u.Locale}, "push", s)
 }
 
-func (e *Engine) reported(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client, via string) {
-	e.audit(ctx, t, c, "user:"+u.ID, "selfservice.frozen", "user:"+u.ID, "reported", map[string]string{"via": via})
-	e.alertAdmins(ctx, t, u, c)
+// reported audits a report by the client c (the one who reported) and tells
+// the admins and the user about the suspect action s.
+func (e *Engine) reported(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client, via string, s Suspect) {
+	detail := map[string]string{"via": via}
+	if s.Action != "" {
+		detail["action"] = string(s.Action)
+	}
+	if s.IP != "" {
+		detail["suspect_ip"] = s.IP
+	}
+	e.audit(ctx, t, c, "user:"+u.ID, "selfservice.frozen", "user:"+u.ID, "reported", detail)
+	m := Message{Action: s.Action, Username: u.Username, DisplayName: u.DisplayName, IP: s.IP, UserAgent: s.UserAgent,
+		Browser: s.Browser, Time: s.Time}
+	if m.Time.IsZero() {
+		m.Time = e.Now()
+	}
+	e.alertAdmins(ctx, t, u, m)
 	if u.Email != "" {
-		_ = e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: u.Email, Kind: "frozen", Lang: c.Lang,
-			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()})
+		m.Channel, m.To, m.Kind, m.Lang = tenants.MessageEmail, u.Email, "frozen", c.Lang
+		_ = e.Messenger.Send(ctx, t, m)
 	}
 }
 
-// alertAdmins emails every admin of the tenant about a report.
-func (e *Engine) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User, c Client) {
+// alertAdmins emails every admin of the tenant the report m is about.
+func (e *Engine) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User, m Message) {
 	admins, err := Admins(ctx, e.Store.Tenant(t.ID), u.ID)
 	if err != nil {
 		e.Logger.ErrorContext(ctx, "alert admins: list users", "err", err)
 		return
 	}
 	for _, a := range admins {
-		if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "report_alert", Lang: a.Locale,
-			Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: e.Now()}); err != nil {
+		m.Channel, m.To, m.Kind, m.Lang = tenants.MessageEmail, a.Email, "report_alert", a.Locale
+		if err := e.Messenger.Send(ctx, t, m); err != nil {
 			e.Logger.ErrorContext(ctx, "alert admins: queue", "err", err)
 		}
 	}

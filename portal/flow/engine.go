@@ -95,6 +95,7 @@ type Message struct {
 	DisplayName string
 	IP          string
 	UserAgent   string
+	Browser     string // a browser summary when the raw header is not known (a push's context)
 	ReportURL   string // "this wasn't me"
 	Time        time.Time
 }

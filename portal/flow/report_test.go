@@ -153,7 +153,18 @@ func TestThisWasntMe(t *testing.T) {
 	if !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("messages %q, want %q", kinds, want)
 	}
-	if ev := h.audits("selfservice.frozen"); len(ev) != 1 || ev[0].Target != "user:"+u.ID || ev[0].IP != c.IP {
+	// Both tell of the reported reset as it was made (its time, address and
+	// browser), not of the click on the link.
+	for _, m := range h.mail.since(n) {
+		if m.Action != tenants.ActionReset || m.IP != notice.IP || m.UserAgent != notice.UserAgent || !m.Time.Equal(notice.Time) {
+			t.Errorf("%s: action %q from %s (%s) at %v, want the reset's %s at %v", m.Kind, m.Action, m.IP, m.UserAgent, m.Time, notice.IP, notice.Time)
+		}
+	}
+	if notice.IP == c.IP {
+		t.Fatal("the reporter and the reset share an IP: the test proves nothing")
+	}
+	if ev := h.audits("selfservice.frozen"); len(ev) != 1 || ev[0].Target != "user:"+u.ID || ev[0].IP != c.IP ||
+		ev[0].Detail["action"] != "reset" || ev[0].Detail["suspect_ip"] != notice.IP {
 		t.Fatalf("audit %+v", ev)
 	}
 	if _, err := h.eng.ConfirmReport(h.ctx, h.ten, token, v.StepToken, c); !errors.Is(err, flow.ErrStale) {

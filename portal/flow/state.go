@@ -81,6 +81,9 @@ type state struct {
 	// DirPolicy is the directory's effective password policy for the
 	// account, read when verification finished.
 	DirPolicy *protocol.PasswordPolicy `json:"dir_policy,omitempty"`
+	// About is, in a report flow, the action the "this wasn't me" link was
+	// sent for, as the alert shows it.
+	About *Suspect `json:"about,omitempty"`
 	// ActingSince is when the directory operation started (StepActing).
 	ActingSince time.Time `json:"acting_since,omitzero"`
 	// Result is the outcome key of a finished flow ("reset", "unlocked",
@@ -144,4 +147,14 @@ func (st *state) remaining() int {
 		return 0
 	}
 	return max(st.Required-len(st.Verified), 1)
+}
+
+// Suspect is the action a "this wasn't me" report is about: what was done,
+// from where and when, as the admins' alert and the user's notice show it.
+type Suspect struct {
+	Action    tenants.Action `json:"action,omitempty"`
+	IP        string         `json:"ip,omitempty"`
+	UserAgent string         `json:"ua,omitempty"`
+	Browser   string         `json:"browser,omitempty"` // a summary, when the raw header is not known
+	Time      time.Time      `json:"time,omitzero"`
 }

@@ -45,7 +45,8 @@ func newStrongHarness(t *testing.T, opts ...option) *strongHarness {
 		}
 		s.totp = &totp.Service{Sealer: sealer, Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)}
 		s.push, err = approval.New(approval.Config{Store: approval.Scoped(h.store.Tenant), Sender: s.sender, Now: h.clock.Now,
-			Logger: slog.New(slog.DiscardHandler), OnReport: func(_ context.Context, _ *tenants.Tenant, userID string) {
+			Logger: slog.New(slog.DiscardHandler), OnReport: func(_ context.Context, _ *tenants.Tenant, c *challenge.Challenge) {
+				userID := c.UserID
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				s.reports = append(s.reports, userID)

@@ -266,3 +266,41 @@ func TestTimeInLocation(t *testing.T) {
 		t.Errorf("time in Berlin:\n%s", c.Text)
 	}
 }
+
+// A report's alert and the user's notice name the reported action when it
+// is known and read as whole sentences when it is not (a report about a
+// factor change); a browser summary given by the caller is shown as is.
+func TestReportMessagesWithAndWithoutAction(t *testing.T) {
+	ten := tenants.Tenant{Name: "Acme"}
+	for _, lang := range notify.Languages {
+		for _, kind := range []string{notify.KindReportAlert, notify.KindFrozen} {
+			d := sampleData()
+			d.UserAgent, d.Browser = "", "Chrome on Linux"
+			c, err := notify.Render(&ten, kind, lang, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := map[string]string{"en": "password reset", "de": "Passwort-Zurücksetzung"}[lang]
+			if !strings.Contains(c.Text, name) || !strings.Contains(c.HTML, name) || !strings.Contains(c.Text, "Chrome on Linux") {
+				t.Errorf("%s/%s with an action does not name it or the browser:\n%s", kind, lang, c.Text)
+			}
+			d.Action = ""
+			c, err = notify.Render(&ten, kind, lang, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{": .", "„“", "()", ": <strong></strong>"} {
+				if strings.Contains(c.Text, bad) || strings.Contains(c.HTML, bad) {
+					t.Errorf("%s/%s without an action has a hole %q:\n%s", kind, lang, bad, c.Text)
+				}
+			}
+			sms, err := notify.RenderSMS(&ten, kind, lang, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(sms, "()") {
+				t.Errorf("%s/%s SMS without an action: %q", kind, lang, sms)
+			}
+		}
+	}
+}

@@ -40,8 +40,9 @@ type Config struct {
 	// OnReport is called once when a user answers a challenge with "this
 	// wasn't me", after the user's self-service was frozen (FrozenAt). The
 	// portal uses it to end the user's sessions, alert the tenant's admins
-	// and audit it (R29). Optional; it runs synchronously in the request.
-	OnReport func(ctx context.Context, t *tenants.Tenant, userID string)
+	// and audit it (R29), with the challenge's context (what was asked, from
+	// where). Optional; it runs synchronously in the request.
+	OnReport func(ctx context.Context, t *tenants.Tenant, c *challenge.Challenge)
 	// Now is the clock (default time.Now); Rand the source of challenge ids
 	// and numbers (default crypto/rand).
 	Now    func() time.Time
@@ -237,7 +238,7 @@ func (a *Approvals) Respond(ctx context.Context, t *tenants.Tenant, d tenants.De
 	}
 	c, err := a.svc.Respond(ctx, t.ID, cid, dev, ans)
 	if c != nil && c.State == challenge.StateReported && !errors.Is(err, challenge.ErrAlreadyAnswered) {
-		if ferr := a.freeze(ctx, t, c.UserID); ferr != nil {
+		if ferr := a.freeze(ctx, t, c); ferr != nil {
 			return c, errors.Join(err, ferr)
 		}
 	}
@@ -249,7 +250,8 @@ func (a *Approvals) Respond(ctx context.Context, t *tenants.Tenant, d tenants.De
 
 // freeze sets the user's FrozenAt (the limiter did so already unless its
 // update failed) and calls OnReport.
-func (a *Approvals) freeze(ctx context.Context, t *tenants.Tenant, userID string) error {
+func (a *Approvals) freeze(ctx context.Context, t *tenants.Tenant, c *challenge.Challenge) error {
+	userID := c.UserID
 	now := a.cfg.Now().UTC()
 	_, err := a.cfg.Store(t.ID).UpdateUser(ctx, userID, func(u *tenants.User) error {
 		if u.FrozenAt.IsZero() {
@@ -262,7 +264,7 @@ func (a *Approvals) freeze(ctx context.Context, t *tenants.Tenant, userID string
 	}
 	a.cfg.Logger.WarnContext(ctx, "push challenge reported: self-service frozen", slog.String("user", userID))
 	if a.cfg.OnReport != nil {
-		a.cfg.OnReport(ctx, t, userID)
+		a.cfg.OnReport(ctx, t, c)
 	}
 	return nil
 }

@@ -38,7 +38,8 @@ func newFixture(t *testing.T, sender challenge.Sender, token string) *fixture {
 	f.dev = f.Device(f.Tenant, f.user.ID, f.key, token)
 	var err error
 	f.a, err = approval.New(approval.Config{Store: f.Scope(), Sender: sender, Now: f.Clock.Now,
-		OnReport: func(_ context.Context, ten *tenants.Tenant, userID string) {
+		OnReport: func(_ context.Context, ten *tenants.Tenant, c *challenge.Challenge) {
+			userID := c.UserID
 			f.reports = append(f.reports, string(ten.ID)+"/"+userID)
 		}})
 	if err != nil {
