@@ -71,7 +71,7 @@ type smsConfig struct {
 
 func (c *selfServiceConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file with the 32-byte (64 hex digits) key that protects codes, flows and the outbox; required with PostgreSQL (the same on every node), generated under --data-dir with SQLite")
-	fs.DurationVar(&c.MinDelay, "flow-min-delay", flow.DefaultMinDelay, "response floor of the identify and send-code steps, so every account answers in the same time")
+	fs.DurationVar(&c.MinDelay, "flow-min-delay", flow.DefaultMinDelay, "response floor of the identify, send-code and verification steps, so every account answers in the same time")
 	fs.IntVar(&c.TenantStartsPerMinute, "flow-tenant-starts-per-minute", 600, "flows one tenant may start per minute before every new one needs a CAPTCHA (raise it for large tenants)")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for emails (empty: emails wait in the outbox)")
 	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP port")

@@ -146,7 +146,7 @@ type Config struct {
 	CodeTTL         time.Duration
 	MaxCodeAttempts int
 	MaxFlowFailures int
-	MinDelay        time.Duration // response floor of Start and sending codes (R2)
+	MinDelay        time.Duration // response floor of Start, sending codes and verifying (R2)
 	Jitter          time.Duration
 	MaxSends        int
 	// CaptchaAfterIP is how many flows one IP may start per 10 minutes

@@ -244,3 +244,32 @@ func TestOfflineIsTheSameForEveryone_R57(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongCodeIsPadded_R2: a wrong code costs a real account a write (its
+// failure count) and a decoy nothing, so SubmitCode, like identify, asks for
+// the floor plus jitter for both.
+func TestWrongCodeIsPadded_R2(t *testing.T) {
+	var slept []time.Duration
+	const floor, jitter = 300 * time.Millisecond, 40 * time.Millisecond
+	h := newHarness(t,
+		withConfig(func(c *flow.Config) { c.MinDelay, c.Jitter = floor, jitter }),
+		withDeps(func(d *flow.Deps) {
+			d.Sleep = func(_ context.Context, d time.Duration) { slept = append(slept, d) }
+		}))
+	u := h.account(acct{login: "alice", mail: "alice@corp.example.com"})
+	for _, login := range []string{"alice", "nobody"} {
+		f := h.start(tenants.ActionReset, login)
+		f.choose(tenants.FactorEmail)
+		slept = nil
+		v := f.code("000000")
+		if v.Error != "code.wrong" {
+			t.Fatalf("%s: wrong code answered %q", login, v.Error)
+		}
+		if len(slept) != 1 || slept[0] < floor || slept[0] >= floor+jitter {
+			t.Errorf("%s: wrong code slept %v, want one sleep in [%v, %v)", login, slept, floor, floor+jitter)
+		}
+	}
+	if n := h.user(u.ID).FailedVerifications; n != 1 {
+		t.Fatalf("alice's failure count %d, want 1 (the write the floor hides)", n)
+	}
+}

@@ -85,6 +85,9 @@ func (e *Engine) beginPasskey(t *tenants.Tenant, f tenants.Flow, st *state) erro
 // verification is required, and the credential must be the flow user's.
 // With no user yet (passwordless sign-in) the credential names the user.
 func (e *Engine) SubmitPasskey(ctx context.Context, t *tenants.Tenant, token, stepToken, response string, c Client) (View, error) {
+	// Padded like identify (R2): a real account's failure writes its
+	// failure count, a decoy's does not; the floor hides the difference.
+	defer e.pad(ctx, e.Now())
 	f, st, err := e.step(ctx, t, token, stepToken, StepPasskey)
 	if err != nil {
 		return View{}, err

@@ -22,6 +22,9 @@ var errReplay = errors.New("flow: TOTP code already used")
 // SubmitTOTP checks an authenticator-app code (R26): ±1 time step, and a
 // step at or before the last accepted one is refused and the user alerted.
 func (e *Engine) SubmitTOTP(ctx context.Context, t *tenants.Tenant, token, stepToken, code string, c Client) (View, error) {
+	// Padded like identify (R2): a real account's failure writes its
+	// failure count, a decoy's does not; the floor hides the difference.
+	defer e.pad(ctx, e.Now())
 	f, st, err := e.step(ctx, t, token, stepToken, StepTOTP)
 	if err != nil {
 		return View{}, err

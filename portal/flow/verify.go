@@ -262,6 +262,9 @@ func (e *Engine) codeBinding(t *tenants.Tenant, f tenants.Flow, factor tenants.F
 
 // SubmitCode checks the code the user typed (R5, R6, R21).
 func (e *Engine) SubmitCode(ctx context.Context, t *tenants.Tenant, token, stepToken, code string, c Client) (View, error) {
+	// Padded like identify (R2): a real account's failure writes its
+	// failure count, a decoy's does not; the floor hides the difference.
+	defer e.pad(ctx, e.Now())
 	f, st, err := e.step(ctx, t, token, stepToken, StepCode)
 	if err != nil {
 		return View{}, err
@@ -317,6 +320,7 @@ func (e *Engine) questionsFor(ctx context.Context, t *tenants.Tenant, f tenants.
 // SubmitAnswers checks the answers to the questions asked, all of which must
 // match (R27). Each answer costs one argon2id verification, decoys included.
 func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, stepToken string, answers []string, c Client) (View, error) {
+	defer e.pad(ctx, e.Now()) // R2, as SubmitCode
 	f, st, err := e.step(ctx, t, token, stepToken, StepQuestions)
 	if err != nil {
 		return View{}, err
