@@ -116,11 +116,12 @@ func (e *Engine) saveView(ctx context.Context, t *tenants.Tenant, f tenants.Flow
 }
 
 func (e *Engine) view(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state) View {
+	offered, required := st.offered()
 	v := View{Step: st.Step, Action: f.Action, StepToken: e.stepToken(f), Verified: slices.Clone(st.Verified),
-		Required: st.Required, Remaining: st.remaining(), Questions: st.Questions, Error: st.Error, Field: st.Field,
+		Required: required, Remaining: st.shownRemaining(), Questions: st.Questions, Error: st.Error, Field: st.Field,
 		Rules: st.Rules, Result: st.Result, Reference: st.Reference, Locked: st.Locked, LockoutEnds: st.LockoutEnds,
 		ExpiresAt: f.ExpiresAt, DirectoryPolicy: st.DirPolicy}
-	for _, fa := range st.Allowed {
+	for _, fa := range offered {
 		if !st.verified(fa) {
 			v.Options = append(v.Options, fa)
 		}

@@ -24,6 +24,7 @@ func TestEveryAccountStateLooksTheSame_R1(t *testing.T) {
 	h.account(acct{login: "frank", noRecord: true}) // no mail, no mobile
 	frozen := h.account(acct{login: "gina", mail: "gina@corp.example.com"})
 	sslocked := h.account(acct{login: "hank", mail: "hank@corp.example.com"})
+	h.account(acct{login: "ivan", mail: "ivan@corp.example.com", admin: true}) // the admin rule shows only after a factor
 	ts := h.store.Tenant(h.ten.ID)
 	if _, err := ts.UpdateUser(h.ctx, frozen.ID, func(u *tenants.User) error { u.FrozenAt = t0.Add(-time.Hour); return nil }); err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestEveryAccountStateLooksTheSame_R1(t *testing.T) {
 	for _, c := range []struct {
 		login string
 		sent  int
-	}{{"nobody", 0}, {"dave", 1}, {"erin", 1}, {"frank", 0}, {"gina", 0}, {"hank", 0}} {
+	}{{"nobody", 0}, {"dave", 1}, {"erin", 1}, {"frank", 0}, {"gina", 0}, {"hank", 0}, {"ivan", 1}} {
 		got := run(c.login)
 		if !errors.Is(got.startErr, want.startErr) || !errors.Is(got.chooseErr, want.chooseErr) {
 			t.Errorf("%s: errors %v/%v, want %v/%v", c.login, got.startErr, got.chooseErr, want.startErr, want.chooseErr)

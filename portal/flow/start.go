@@ -124,6 +124,9 @@ func (e *Engine) Start(ctx context.Context, t *tenants.Tenant, action tenants.Ac
 		return "", ErrDisabled
 	}
 	st.Allowed, st.Required = e.allowed(t, rule, st.Admin)
+	if st.Admin {
+		st.Offered, st.OfferedRequired = e.allowed(t, rule, false)
+	}
 
 	switch action {
 	case tenants.ActionSignIn, tenants.ActionEnroll:

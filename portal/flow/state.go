@@ -56,6 +56,13 @@ type state struct {
 	Required int              `json:"required"`
 	Allowed  []tenants.Factor `json:"allowed"`
 	Verified []tenants.Factor `json:"verified,omitempty"`
+	// Offered and OfferedRequired are, for an admin, what the method page
+	// shows until a first factor is verified: the rule as any account of
+	// the organisation sees it, so that the page does not tell an admin's
+	// username from another (R1). The admin rule (Allowed, Required) counts
+	// all along and shows once a factor has passed.
+	Offered         []tenants.Factor `json:"offered,omitempty"`
+	OfferedRequired int              `json:"offered_required,omitempty"`
 	// Captcha: a CAPTCHA must be solved first (Nonce draws its digits).
 	CaptchaNeeded bool   `json:"captcha_needed,omitempty"`
 	CaptchaNonce  string `json:"captcha_nonce,omitempty"`
@@ -142,6 +149,22 @@ func (st *state) satisfied() bool {
 
 // remaining is how many more factors are needed (at least one more while
 // only questions are verified).
+// offered is the list and count the method page shows now.
+func (st *state) offered() ([]tenants.Factor, int) {
+	if st.Offered != nil && len(st.Verified) == 0 {
+		return st.Offered, st.OfferedRequired
+	}
+	return st.Allowed, st.Required
+}
+
+// shownRemaining is remaining as the method page shows it (see Offered).
+func (st *state) shownRemaining() int {
+	if _, req := st.offered(); st.Offered != nil && len(st.Verified) == 0 {
+		return max(req, 1)
+	}
+	return st.remaining()
+}
+
 func (st *state) remaining() int {
 	if st.satisfied() {
 		return 0

@@ -86,7 +86,7 @@ func (e *Engine) Choose(ctx context.Context, t *tenants.Tenant, token, stepToken
 	if err != nil {
 		return View{}, err
 	}
-	if !slices.Contains(st.Allowed, factor) || st.verified(factor) {
+	if offered, _ := st.offered(); !slices.Contains(offered, factor) || st.verified(factor) {
 		return View{}, ErrInvalidInput
 	}
 	st.Push, st.PasskeySession, st.PasskeyOptions = nil, nil, "" // another method replaces a pending one
@@ -358,6 +358,14 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 			return View{}, answerErr(err)
 		}
 		ok = ok && match && real
+	}
+	if ok && !slices.Contains(st.Allowed, tenants.FactorQuestions) {
+		// An admin who chose questions from the list every account sees
+		// (Offered): right answers, but they never count for an admin
+		// (R15). Only now, after the answers, does the page say so.
+		st.Offered, st.Questions, st.Step = nil, nil, StepChoose
+		st.Error, st.Field = "questions.not_for_admins", ""
+		return e.saveView(ctx, t, f, st)
 	}
 	if ok {
 		return e.verifiedFactor(ctx, t, f, st, tenants.FactorQuestions, c)

@@ -201,8 +201,9 @@ func TestNoWriteBeforeVerification_R8(t *testing.T) {
 }
 
 // TestAdminNeedsTwoFactorsWithoutQuestions_R15_R25: with a one-factor rule an
-// admin still needs two factors and is never offered questions; an admin with
-// only an email address cannot finish.
+// admin still needs two factors and questions never count for one; until a
+// first factor passes the admin's page is a user's (R1); an admin with only
+// an email address cannot finish.
 func TestAdminNeedsTwoFactorsWithoutQuestions_R15_R25(t *testing.T) {
 	h := newHarness(t)
 	h.setRule(tenants.ActionReset, 1, tenants.FactorEmail, tenants.FactorSMS, tenants.FactorQuestions)
@@ -215,14 +216,23 @@ func TestAdminNeedsTwoFactorsWithoutQuestions_R15_R25(t *testing.T) {
 		t.Fatalf("a user under the rule: required %d options %v", plain.v.Required, plain.v.Options)
 	}
 
+	// R1: before a first factor passes, an admin's page is any account's.
 	f := h.start(tenants.ActionReset, "root")
-	if f.v.Required != 2 || slices.Contains(f.v.Options, tenants.FactorQuestions) {
-		t.Fatalf("R15/R25: admin: required %d options %v", f.v.Required, f.v.Options)
+	if f.v.Required != plain.v.Required || f.v.Remaining != plain.v.Remaining || !slices.Equal(f.v.Options, plain.v.Options) {
+		t.Fatalf("R1: the admin's method page differs: required %d remaining %d options %v, a user's %d %d %v",
+			f.v.Required, f.v.Remaining, f.v.Options, plain.v.Required, plain.v.Remaining, plain.v.Options)
+	}
+	// R25: right answers do not count for an admin; only then is it said.
+	wantStep(t, f.choose(tenants.FactorQuestions), flow.StepQuestions)
+	v := f.answer(answers...)
+	if v.Step != flow.StepChoose || v.Error != "questions.not_for_admins" || len(v.Verified) != 0 ||
+		v.Required != 2 || slices.Contains(v.Options, tenants.FactorQuestions) {
+		t.Fatalf("R15/R25: admin after right answers: %+v", v)
 	}
 	if _, err := h.eng.Choose(h.ctx, h.ten, f.token, f.v.StepToken, tenants.FactorQuestions, f.c); !errors.Is(err, flow.ErrInvalidInput) {
-		t.Fatalf("R25: admin chose questions: %v", err)
+		t.Fatalf("R25: admin chose questions again: %v", err)
 	}
-	v := f.code(f.mailCode(tenants.FactorEmail, "root@corp.example.com"))
+	v = f.code(f.mailCode(tenants.FactorEmail, "root@corp.example.com"))
 	if v.Step != flow.StepChoose || v.Remaining != 1 {
 		t.Fatalf("R15: one factor finished an admin: %+v", v)
 	}
