@@ -279,7 +279,7 @@ func newAuditCmd() *cobra.Command {
 	}
 	sc.register(verify.Flags(), "latchkey-data")
 	verify.Flags().StringVar(&slug, "tenant", "", "the tenant's slug")
-	cmd.AddCommand(verify)
+	cmd.AddCommand(verify, newAuditExportCmd())
 	return cmd
 }
 

@@ -47,7 +47,7 @@ func userByName(ctx context.Context, st store.Store, t tenants.Tenant, username 
 
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Help-desk operations on a user's self-service state"}
-	cmd.AddCommand(newUserUnlockCmd(), newUserSignOutCmd(), newUserResetDevicesCmd())
+	cmd.AddCommand(newUserShowCmd(), newUserUnlockCmd(), newUserSignOutCmd(), newUserResetDevicesCmd())
 	return cmd
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,5 +293,106 @@ func TestUserResetDevicesOfAdminNeedsSecondOperator_R18(t *testing.T) {
 	}
 	if toTarget != 2 {
 		t.Fatalf("%d notices to the admin after the removal, want email and SMS", toTarget)
+	}
+}
+
+// `user show` gives the help desk the state it needs before acting: contacts
+// and how they were enrolled, devices, and that self-service is frozen and
+// locked, with the command that lifts it.
+func TestUserShowTellsTheHelpDeskTheState(t *testing.T) {
+	h := newHelpDesk(t)
+	out, err := runCLI(t, "user", "show", "--data-dir", h.dir, "--tenant", "acme", "jsmith")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"jsmith (Jo Smith)", "jo@acme.example (verified)", "+41791234567 (verified)", "devices ",
+		"Jo's Pixel — android, polls", "Jo's old iPhone", "FROZEN since", "latchkey user unlock", "LOCKED until",
+		"5 failed verification(s)", "questions                 0 set up"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("user show lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := runCLI(t, "user", "unlock", "--data-dir", h.dir, "--tenant", "acme", "jsmith"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "user", "show", "--data-dir", h.dir, "--tenant", "acme", "jsmith")
+	if err != nil || !strings.Contains(out, "self-service              active") || strings.Contains(out, "FROZEN") {
+		t.Fatalf("after unlock: %v\n%s", err, out)
+	}
+}
+
+// R19: `audit export` writes every event, oldest first, as JSON lines with
+// the chain's hashes (each prev_hash is the line before's hash), filters by
+// user and time, resumes after a sequence number, and refuses bad input.
+func TestAuditExport_R19(t *testing.T) {
+	h := newHelpDesk(t)
+	for _, args := range [][]string{
+		{"user", "unlock", "--data-dir", h.dir, "--tenant", "acme", "jsmith"},
+		{"user", "sign-out", "--data-dir", h.dir, "--tenant", "acme", "jsmith"},
+		{"user", "reset-devices", "--data-dir", h.dir, "--tenant", "acme", "--operator", "ann", "jsmith"},
+	} {
+		if _, err := runCLI(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	export := func(extra ...string) []auditLine {
+		t.Helper()
+		out, err := runCLI(t, append([]string{"audit", "export", "--data-dir", h.dir, "--tenant", "acme"}, extra...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []auditLine
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if l == "" {
+				continue
+			}
+			var e auditLine
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			lines = append(lines, e)
+		}
+		return lines
+	}
+	all := export()
+	if len(all) < 4 || all[0].Seq != 1 || all[0].Action != "tenant.create" {
+		t.Fatalf("export of everything: %+v", all)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq != all[i-1].Seq+1 || all[i].PrevHash != all[i-1].Hash || len(all[i].Hash) != 64 {
+			t.Fatalf("event %d does not continue the chain: %+v after %+v", i, all[i], all[i-1])
+		}
+	}
+	mine := export("--user", "jsmith")
+	var actions []string
+	for _, e := range mine {
+		if e.Target != "user:"+h.user.ID && e.Actor != "user:"+h.user.ID {
+			t.Errorf("--user kept %+v", e)
+		}
+		actions = append(actions, e.Action)
+	}
+	if strings.Join(actions, ",") != "selfservice.unlock,session.revoke,device.reset" {
+		t.Fatalf("jsmith's events %v", actions)
+	}
+	if mine[2].Actor != "operator:ann" || mine[2].Detail["count"] != "2" {
+		t.Fatalf("device.reset line %+v", mine[2])
+	}
+	if rest := export("--after-seq", fmt.Sprint(all[len(all)-2].Seq)); len(rest) != 1 || rest[0].Seq != all[len(all)-1].Seq {
+		t.Fatalf("--after-seq: %+v", rest)
+	}
+	if got := export("--since", "1h"); len(got) != len(all) {
+		t.Fatalf("--since 1h: %d of %d events", len(got), len(all))
+	}
+	if got := export("--since", time.Now().Add(time.Hour).Format(time.RFC3339)); len(got) != 0 {
+		t.Fatalf("--since the future: %d events", len(got))
+	}
+	out, err := runCLI(t, "audit", "export", "--data-dir", h.dir, "--tenant", "acme", "--format", "table", "--user", "jsmith")
+	if err != nil || !strings.Contains(out, "SEQ") || !strings.Contains(out, "device.reset") || !strings.Contains(out, "count=2") {
+		t.Fatalf("table: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{{"--since", "yesterday"}, {"--format", "xml"}, {"--after-seq", "-1"}, {"--user", "nobody"}} {
+		if _, err := runCLI(t, append([]string{"audit", "export", "--data-dir", h.dir, "--tenant", "acme"}, bad...)...); err == nil {
+			t.Errorf("audit export %v: no error", bad)
+		}
 	}
 }
