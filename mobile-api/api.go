@@ -138,18 +138,6 @@ func Register(r fiber.Router, api *API) {
 	g.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not_found", "no such endpoint") })
 }
 
-// EnrollPage answers GET /m/enroll (approval.EnrollPath), the enrollment
-// link opened outside the app: a plain-text hint, never cached and with no
-// referrer, since the URL carries the secret. The portal may mount a
-// branded page instead.
-func EnrollPage(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Referrer-Policy", "no-referrer")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-	return c.SendString("Open this link in the Latchkey authenticator app on your phone: scan the QR code " +
-		"shown on the settings page with the app. The link works once and for 10 minutes.\n")
-}
-
 type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message,omitempty"`

@@ -506,15 +506,3 @@ func TestUnknownPathIsJSON404(t *testing.T) {
 	h.do(acmeHost, "GET", "/api/mobile/v1/enroll", nil, nil).want(t, 404, "not_found")
 }
 
-// TestEnrollPage: the page behind the link says to use the app and keeps
-// the URL (with its secret) out of caches and referrers.
-func TestEnrollPage(t *testing.T) {
-	h := newHarness(t, nil)
-	h.app.Get("/m/enroll", mobileapi.EnrollPage)
-	r := h.do(acmeHost, "GET", "/m/enroll?id=x&secret=y", nil, nil)
-	r.want(t, 200, "")
-	if !strings.Contains(string(r.body), "Latchkey authenticator app") || r.header.Get("Cache-Control") != "no-store" ||
-		r.header.Get("Referrer-Policy") != "no-referrer" || strings.Contains(string(r.body), "secret=y") {
-		t.Fatalf("page: %v %s", r.header, r.body)
-	}
-}

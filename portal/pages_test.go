@@ -193,3 +193,26 @@ func TestKeysChosenInCodeExist(t *testing.T) {
 		}
 	}
 }
+
+// TestMobileEnrollPage: the enrollment link opened in a browser gets a page
+// in the tenant's branding and the user's language saying to use the app;
+// the link's one-time secret is never echoed and stays out of caches and
+// referrers (R32).
+func TestMobileEnrollPage(t *testing.T) {
+	ta := newTestApp(t)
+	const secret = "s3cr3t-7f2b9c0e4d1a"
+	resp, body := ta.do(t, get(acmeHost, "/m/enroll?id=enr-id-91c3&secret="+secret, "Accept-Language", "en"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	mustContain(t, "enroll page", body, "Add the app on your phone", "meant for the authenticator app", "Acme Corp", `href="/enroll"`)
+	mustNotContain(t, "enroll page", body, secret, "enr-id-91c3")
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	_, body = ta.do(t, get(acmeHost, "/m/enroll?id=enr-id-91c3&secret="+secret, "Accept-Language", "de"))
+	mustContain(t, "German enroll page", body, "App auf dem Telefon hinzufügen")
+	if resp, _ := ta.do(t, get("unknown.latchkey.test", "/m/enroll?id=enr-id-91c3&secret="+secret)); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown host: %d", resp.StatusCode)
+	}
+}

@@ -209,10 +209,10 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	}
 	if deps.Mobile != nil {
 		mobileapi.Register(app, deps.Mobile)
-		app.Get(approval.EnrollPath, mobileapi.EnrollPage)
 	}
 	app.Use(middleware.Locale(cat, cfg.TLS))
 	h.Register(app)
+	app.Get(approval.EnrollPath, h.MobileEnroll)
 	return app, nil
 }
 

@@ -60,6 +60,21 @@ func (h *Handlers) Register(r fiber.Router) {
 	r.Get("/branding/logo", h.logo)
 }
 
+// MobileEnroll answers the enrollment link (push/approval.EnrollPath) when
+// it is opened in a browser instead of the app: a page in the tenant's
+// branding and the user's language that says what to do. The URL carries a
+// one-time secret: the page never echoes it, and it is kept out of caches
+// and referrers.
+func (h *Handlers) MobileEnroll(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Referrer-Policy", "no-referrer")
+	p, err := h.page(c, "mobile_enroll.title", "/m/enroll", nil)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, "mobile_enroll", p)
+}
+
 // page builds the layout data for the tenant and language of c.
 func (h *Handlers) page(c *fiber.Ctx, titleKey, path string, body any) (view.Page, error) {
 	ctx := c.UserContext()
