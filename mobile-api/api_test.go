@@ -505,4 +505,3 @@ func TestUnknownPathIsJSON404(t *testing.T) {
 	h.do(acmeHost, "GET", "/api/mobile/v1/admin", nil, nil).want(t, 404, "not_found")
 	h.do(acmeHost, "GET", "/api/mobile/v1/enroll", nil, nil).want(t, 404, "not_found")
 }
-
