@@ -118,6 +118,23 @@ func loadSecretKey(c selfServiceConfig, sc storageConfig, log *slog.Logger) ([]b
 	return key, nil
 }
 
+// existingSecretKey reads the servers' secret key for a command that seals
+// something they will open: it never generates one (a new key would seal
+// what no server can read).
+func existingSecretKey(c selfServiceConfig, sc storageConfig) ([]byte, error) {
+	path := c.SecretKeyFile
+	if path == "" {
+		if sc.DatabaseURL != "" {
+			return nil, fmt.Errorf("--secret-key-file (%s) is required with PostgreSQL: the servers' key", envName("secret-key-file"))
+		}
+		path = filepath.Join(sc.DataDir, secretKeyName)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no secret key at %s (%w): give the servers' --secret-key-file, or start the server once so that it makes one", path, err)
+	}
+	return loadSecretKey(selfServiceConfig{SecretKeyFile: path}, sc, slog.New(slog.DiscardHandler))
+}
+
 func generateSecretFile(path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil

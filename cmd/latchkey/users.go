@@ -163,7 +163,7 @@ func newUserResetDevicesCmd() *cobra.Command {
 			if err := sc.validate(); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
-			key, err := loadSecretKey(ssc, sc, newLogger(cmd.ErrOrStderr(), "text", "warn"))
+			key, err := existingSecretKey(ssc, sc)
 			if err != nil {
 				return err
 			}
@@ -174,16 +174,26 @@ func newUserResetDevicesCmd() *cobra.Command {
 			return withTenantUser(cmd, sc, slug, args[0], func(ctx context.Context, st store.Store, t tenants.Tenant, u tenants.User) error {
 				svc := &settings.Service{Store: st, Messenger: &messenger{outbox: &notify.Outbox{Store: st, Sealer: sealer}}}
 				res, err := svc.ResetDevices(ctx, &t, u.ID, "operator:"+operator)
+				out := cmd.OutOrStdout()
 				switch {
 				case errors.Is(err, settings.ErrSameOperator):
 					return fmt.Errorf("%s is an admin and you asked already: another operator must run this command to approve", u.Username)
+				case res.Done:
+					fmt.Fprintf(out, "removed %d device(s) of %s\n", res.Removed, u.Username)
+					if err != nil {
+						return fmt.Errorf("the devices are removed, but the user could not be told: %w", err)
+					}
+					fmt.Fprintln(out, "the user was notified on every channel")
 				case err != nil:
 					return err
 				case res.Pending:
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is an admin: the removal waits for a second operator to run the same command within %v; the other admins were told\n",
+					fmt.Fprintf(out, "%s is an admin: the removal waits for a second operator to run the same command within %v\n",
 						u.Username, settings.HelpdeskWindow)
-				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "removed %d device(s) of %s; the user was notified\n", res.Removed, u.Username)
+					if res.Alerted == 0 {
+						fmt.Fprintln(out, "nobody could be told by email (no admin has an address): tell the other admins yourself")
+					} else {
+						fmt.Fprintf(out, "%d admin(s), the user included, were told by email\n", res.Alerted)
+					}
 				}
 				return nil
 			})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey/latchkey/portal/settings"
 	"github.com/latchkey/latchkey/tenants"
 	"github.com/latchkey/latchkey/tenants/store"
 )
@@ -87,7 +88,11 @@ func showUser(ctx context.Context, out io.Writer, ts store.TenantStore, u tenant
 		state = append(state, "the user asked to remove their devices at "+stamp(r))
 	}
 	if r := u.Enrollment.HelpdeskDeviceReset; r != nil {
-		state = append(state, fmt.Sprintf("device reset asked by %s at %s, waiting for a second operator", r.By, stamp(r.At)))
+		wait := "waiting for a second operator"
+		if !now.Before(r.At.Add(settings.HelpdeskWindow)) {
+			wait = "expired: asking again starts over"
+		}
+		state = append(state, fmt.Sprintf("device reset asked by %s at %s, %s", r.By, stamp(r.At), wait))
 	}
 	if len(state) == 0 {
 		state = append(state, "active")

@@ -62,10 +62,36 @@ func (e *Engine) View(ctx context.Context, t *tenants.Tenant, token string) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	if st.Step == StepActing && !e.Now().Before(st.ActingSince.Add(ActingLimit)) {
-		return e.abandon(ctx, t, token, f, st)
+	if st.Step == StepActing {
+		since := st.ActingSince
+		if since.IsZero() { // saved by a node that did not record it yet
+			since = f.UpdatedAt
+		}
+		if !e.Now().Before(since.Add(ActingLimit)) {
+			return e.abandon(ctx, t, token, f, st)
+		}
 	}
 	return e.view(ctx, t, f, st), nil
+}
+
+// settleLate records the outcome of a directory operation whose flow was
+// abandoned while it ran: "could not confirm" becomes what happened.
+func (e *Engine) settleLate(ctx context.Context, t *tenants.Tenant, token, result string) (View, error) {
+	for range 3 {
+		f, st, err := e.load(ctx, t, token)
+		if err != nil {
+			return View{}, err
+		}
+		if st.Step != StepDone || st.Result != "unconfirmed" {
+			return e.view(ctx, t, f, st), nil
+		}
+		st.Result, st.Reference = result, ""
+		v, err := e.saveView(ctx, t, f, st)
+		if !errors.Is(err, ErrStale) {
+			return v, err
+		}
+	}
+	return View{}, ErrStale
 }
 
 // ActingLimit is how long a flow may stay in StepActing. The dispatcher
@@ -254,7 +280,7 @@ func (e *Engine) SubmitNewPassword(ctx context.Context, t *tenants.Tenant, token
 	if !e.checkNewPassword(ctx, t, st, pw, confirm) {
 		return e.saveView(ctx, t, f, st)
 	}
-	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpReset, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), Unlock: true})
+	return e.act(ctx, t, token, f, st, c, hub.Request{Op: protocol.OpReset, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), Unlock: true})
 }
 
 // SubmitChange changes the password of a verified change flow: the current
@@ -275,7 +301,7 @@ func (e *Engine) SubmitChange(ctx context.Context, t *tenants.Tenant, token, ste
 	if !e.checkNewPassword(ctx, t, st, pw, confirm) {
 		return e.saveView(ctx, t, f, st)
 	}
-	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpChange, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), OldPassword: []byte(old)})
+	return e.act(ctx, t, token, f, st, c, hub.Request{Op: protocol.OpChange, Target: st.GUID, Domain: st.Domain, Password: []byte(pw), OldPassword: []byte(old)})
 }
 
 // ConfirmUnlock unlocks the verified account.
@@ -287,7 +313,7 @@ func (e *Engine) ConfirmUnlock(ctx context.Context, t *tenants.Tenant, token, st
 	if !st.satisfied() || st.Decoy {
 		return View{}, ErrStale
 	}
-	return e.act(ctx, t, f, st, c, hub.Request{Op: protocol.OpUnlock, Target: st.GUID, Domain: st.Domain})
+	return e.act(ctx, t, token, f, st, c, hub.Request{Op: protocol.OpUnlock, Target: st.GUID, Domain: st.Domain})
 }
 
 // directoryRule maps a directory refusal code to the rule shown to the user.
@@ -302,7 +328,7 @@ var directoryRule = map[string]string{
 // act runs the directory operation once: the flow moves to StepActing in one
 // conditional update first, so a concurrent or replayed submission cannot
 // run it twice; then it records the one definite outcome.
-func (e *Engine) act(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, c Client, req hub.Request) (View, error) {
+func (e *Engine) act(ctx context.Context, t *tenants.Tenant, token string, f tenants.Flow, st *state, c Client, req hub.Request) (View, error) {
 	back := st.Step
 	st.Step, st.ActingSince = StepActing, e.Now()
 	nf, err := e.save(ctx, f, st)
@@ -325,11 +351,14 @@ func (e *Engine) act(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st 
 		st.Step = StepDone
 		e.audit(ctx, t, c, actor, action, target, "success", detail)
 		v, err := e.saveView(ctx, t, f, st)
-		if err != nil {
-			return v, err
-		}
+		// The directory changed whatever the flow row says: the sessions
+		// end and the user is told even when the save lost (R13, R14).
 		e.afterAct(ctx, t, f, st, c)
-		return v, nil
+		if errors.Is(err, ErrStale) {
+			// Abandoned meanwhile (see abandon): now the outcome is known.
+			return e.settleLate(ctx, t, token, st.Result)
+		}
+		return v, err
 	case out.Status == hub.DirectoryError && directoryRule[out.Code] != "":
 		st.Step, st.Error, st.Field, st.Rules = back, "password.directory", "new_password", []string{directoryRule[out.Code]}
 	case out.Status == hub.DirectoryError && out.Code == "WrongPassword":

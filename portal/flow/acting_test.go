@@ -2,7 +2,7 @@ package flow_test
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,17 +73,75 @@ func TestFlowLeftActingSettlesAsUnconfirmed_R57(t *testing.T) {
 		t.Fatalf("second view %q/%q, want the same settled page", again.Result, again.Reference)
 	}
 
-	// The hung operation finishes after all: its write happened once, its
-	// answer no longer moves the settled flow.
+	// The hung operation finishes after all: its write happened once; the
+	// sessions end and the user is told (R13, R14) though the flow had been
+	// settled, and the page now says what happened.
+	sess := h.session(f.h.userByLogin("alice").ID)
+	mails := h.mail.count()
 	close(held.release)
 	r := <-late
-	if !errors.Is(r.err, flow.ErrStale) {
-		t.Fatalf("late answer: view %q, err %v; want ErrStale", r.v.Step, r.err)
+	if r.err != nil || r.v.Step != flow.StepDone || r.v.Result != "reset" || r.v.Reference != "" {
+		t.Fatalf("late answer: %+v, %v; want the settled flow to say reset", r.v, r.err)
 	}
 	if w := h.dir.writes(); len(w) != 1 || w[0].Op != protocol.OpReset {
 		t.Fatalf("directory writes %+v, want exactly one reset", w)
 	}
-	if v := f.view(); v.Step != flow.StepDone || v.Result != "unconfirmed" {
+	if !h.sessionRevoked(sess) {
+		t.Error("R13: the late reset left the user's session alive")
+	}
+	if got := h.mail.since(mails); len(got) != 1 || got[0].Kind != "reset_done" {
+		t.Errorf("R14: notices after the late reset %+v, want one reset_done", got)
+	}
+	if v := f.view(); v.Step != flow.StepDone || v.Result != "reset" {
 		t.Fatalf("after the late answer: %q/%q", v.Step, v.Result)
 	}
+	if evs := h.audits("password.reset"); len(evs) != 2 || evs[1].Outcome != "success" {
+		t.Fatalf("audit %+v, want the abandoned failure, then the success", evs)
+	}
+}
+
+// A flow saved in StepActing without ActingSince (by a node of an older
+// release, during a rolling upgrade) waits ActingLimit from its last update,
+// instead of being abandoned at once.
+func TestFlowActingWithoutStartTimeWaitsFromUpdate_R57(t *testing.T) {
+	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	alice(h)
+	f := h.start(tenants.ActionReset, "alice")
+	verifyEmailAndQuestions(t, f)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = h.eng.SubmitNewPassword(h.ctx, h.ten, f.token, f.v.StepToken, newPassword, newPassword, f.c)
+	}()
+	<-held.entered
+	// Rewrite the row as an older node wrote it: no acting_since.
+	h.clock.Advance(10 * time.Minute)
+	ts := h.store.Tenant(h.ten.ID)
+	row, err := ts.GetFlow(h.ctx, flow.IDOf(f.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(row.State, &st); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st["acting_since"]; !ok || st["step"] != "acting" {
+		t.Fatalf("state %v: not acting with a start time", st)
+	}
+	delete(st, "acting_since")
+	if row.State, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.UpdateFlow(h.ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	wantStep(t, f.view(), flow.StepActing)
+	h.clock.Advance(flow.ActingLimit)
+	if v := f.view(); v.Step != flow.StepDone || v.Result != "unconfirmed" {
+		t.Fatalf("past the limit: %q/%q", v.Step, v.Result)
+	}
+	close(held.release)
+	<-done
 }

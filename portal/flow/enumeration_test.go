@@ -246,9 +246,9 @@ func TestOfflineIsTheSameForEveryone_R57(t *testing.T) {
 	}
 }
 
-// TestWrongCodeIsPadded_R2: a wrong code costs a real account a write (its
-// failure count) and a decoy nothing, so SubmitCode, like identify, asks for
-// the floor plus jitter for both.
+// TestWrongCodeIsPadded_R2: a wrong code or wrong answers cost a real
+// account a write (its failure count) and a decoy nothing, so SubmitCode and
+// SubmitAnswers, like identify, ask for the floor plus jitter for both.
 func TestWrongCodeIsPadded_R2(t *testing.T) {
 	var slept []time.Duration
 	const floor, jitter = 300 * time.Millisecond, 40 * time.Millisecond
@@ -257,7 +257,7 @@ func TestWrongCodeIsPadded_R2(t *testing.T) {
 		withDeps(func(d *flow.Deps) {
 			d.Sleep = func(_ context.Context, d time.Duration) { slept = append(slept, d) }
 		}))
-	u := h.account(acct{login: "alice", mail: "alice@corp.example.com"})
+	u := h.account(acct{login: "alice", mail: "alice@corp.example.com", questions: true})
 	for _, login := range []string{"alice", "nobody"} {
 		f := h.start(tenants.ActionReset, login)
 		f.choose(tenants.FactorEmail)
@@ -269,8 +269,16 @@ func TestWrongCodeIsPadded_R2(t *testing.T) {
 		if len(slept) != 1 || slept[0] < floor || slept[0] >= floor+jitter {
 			t.Errorf("%s: wrong code slept %v, want one sleep in [%v, %v)", login, slept, floor, floor+jitter)
 		}
+		f.choose(tenants.FactorQuestions)
+		slept = nil
+		if v := f.answer("no", "no", "no"); v.Error != "questions.wrong" {
+			t.Fatalf("%s: wrong answers answered %q", login, v.Error)
+		}
+		if len(slept) != 1 || slept[0] < floor || slept[0] >= floor+jitter {
+			t.Errorf("%s: wrong answers slept %v, want one sleep in [%v, %v)", login, slept, floor, floor+jitter)
+		}
 	}
-	if n := h.user(u.ID).FailedVerifications; n != 1 {
-		t.Fatalf("alice's failure count %d, want 1 (the write the floor hides)", n)
+	if n := h.user(u.ID).FailedVerifications; n != 2 {
+		t.Fatalf("alice's failure count %d, want 2 (the writes the floor hides)", n)
 	}
 }

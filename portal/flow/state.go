@@ -147,8 +147,6 @@ func (st *state) satisfied() bool {
 	return false
 }
 
-// remaining is how many more factors are needed (at least one more while
-// only questions are verified).
 // offered is the list and count the method page shows now.
 func (st *state) offered() ([]tenants.Factor, int) {
 	if st.Offered != nil && len(st.Verified) == 0 {
@@ -165,6 +163,8 @@ func (st *state) shownRemaining() int {
 	return st.remaining()
 }
 
+// remaining is how many more factors are needed (at least one more while
+// only questions are verified).
 func (st *state) remaining() int {
 	if st.satisfied() {
 		return 0

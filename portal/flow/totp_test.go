@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"context"
 	"reflect"
 	"slices"
 	"sync"
@@ -267,5 +268,34 @@ func TestTOTPWithoutEnrollmentFailsLikeAWrongCode_R1(t *testing.T) {
 	}
 	if n := len(s.audits("totp.replay")); n != 0 {
 		t.Errorf("%d replay audits, want none", n)
+	}
+}
+
+// TestWrongTOTPIsPadded_R2: a wrong authenticator code reads the user and
+// writes their failure count for a real account, nothing for a decoy; both
+// ask for the response floor plus jitter.
+func TestWrongTOTPIsPadded_R2(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	const floor, jitter = 300 * time.Millisecond, 40 * time.Millisecond
+	s := newStrongHarness(t, withConfig(func(c *flow.Config) { c.MinDelay, c.Jitter = floor, jitter }),
+		withDeps(func(d *flow.Deps) {
+			d.Sleep = func(_ context.Context, d time.Duration) { mu.Lock(); defer mu.Unlock(); slept = append(slept, d) }
+		}))
+	totpReset(s)
+	for _, login := range []string{"alice", "nobody"} {
+		f := s.chooseTOTP(login)
+		mu.Lock()
+		slept = nil
+		mu.Unlock()
+		if v := f.totp("000000"); v.Error != "totp.wrong" {
+			t.Fatalf("%s: wrong TOTP answered %q", login, v.Error)
+		}
+		mu.Lock()
+		got := slices.Clone(slept)
+		mu.Unlock()
+		if len(got) != 1 || got[0] < floor || got[0] >= floor+jitter {
+			t.Errorf("%s: wrong TOTP slept %v, want one sleep in [%v, %v)", login, got, floor, floor+jitter)
+		}
 	}
 }

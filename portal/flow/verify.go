@@ -489,6 +489,10 @@ func (e *Engine) SubmitCurrentPassword(ctx context.Context, t *tenants.Tenant, t
 // verifiedFactor records a verified factor and moves on: to the next factor,
 // or to the action once enough are verified.
 func (e *Engine) verifiedFactor(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state, factor tenants.Factor, c Client) (View, error) {
+	if !slices.Contains(st.Allowed, factor) {
+		// Only the rule counts, not what the page offered (see Offered).
+		return View{}, ErrInvalidInput
+	}
 	if !st.verified(factor) {
 		st.Verified = append(st.Verified, factor)
 	}

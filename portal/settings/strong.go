@@ -190,6 +190,10 @@ type DeviceReset struct {
 	Pending bool
 	// RequestedBy is the first operator, when a second one approved.
 	RequestedBy string
+	// Alerted counts the admins told of a pending request (the target too).
+	Alerted int
+	// Done: the devices were removed (an error after it concerns the notice).
+	Done bool
 }
 
 // ResetDevices is the help desk's "reset the user's devices" (a lost phone,
@@ -198,14 +202,18 @@ type DeviceReset struct {
 // help desk talked into it by someone else is noticed by the real owner.
 // For an admin it takes two operators (R18): the first call records the
 // request and alerts the other admins, a call by another operator within
-// HelpdeskWindow carries it out. operator is the audit actor.
+// HelpdeskWindow carries it out. operator is the audit actor (compared
+// without case).
 func (s *Service) ResetDevices(ctx context.Context, t *tenants.Tenant, userID, operator string) (DeviceReset, error) {
-	if strings.TrimSpace(operator) == "" {
+	operator = strings.ToLower(strings.TrimSpace(operator))
+	if operator == "" {
 		return DeviceReset{}, ErrNoOperator
 	}
 	ts := s.Store.Tenant(t.ID)
 	now := s.now()
 	var res DeviceReset
+	// Decide first; the pending request stays until the devices are gone,
+	// so a failed removal can be approved again.
 	u, err := ts.UpdateUser(ctx, userID, func(u *tenants.User) error {
 		res = DeviceReset{}
 		if !u.IsAdmin {
@@ -220,7 +228,6 @@ func (s *Service) ResetDevices(ctx context.Context, t *tenants.Tenant, userID, o
 			return ErrSameOperator
 		default:
 			res.RequestedBy = p.By
-			u.Enrollment.HelpdeskDeviceReset = nil
 		}
 		return nil
 	})
@@ -234,13 +241,15 @@ func (s *Service) ResetDevices(ctx context.Context, t *tenants.Tenant, userID, o
 		if _, err := ts.AppendAudit(ctx, tenants.AuditEvent{Actor: operator, Action: "device.reset.pending", Target: "user:" + u.ID, Outcome: "pending"}); err != nil {
 			return res, fmt.Errorf("settings: audit device reset: %w", err)
 		}
-		return res, s.alertAdmins(ctx, t, u)
+		res.Alerted, err = s.alertAdmins(ctx, t, u)
+		return res, err
 	}
 	if res.Removed, err = RemoveDevices(ctx, ts, userID); err != nil {
 		return res, err
 	}
+	res.Done = true
 	if u, err = ts.UpdateUser(ctx, userID, func(u *tenants.User) error {
-		u.Enrollment.DeviceResetRequestedAt = time.Time{}
+		u.Enrollment.DeviceResetRequestedAt, u.Enrollment.HelpdeskDeviceReset = time.Time{}, nil
 		return nil
 	}); err != nil {
 		return res, fmt.Errorf("settings: reset devices: %w", err)
@@ -256,22 +265,30 @@ func (s *Service) ResetDevices(ctx context.Context, t *tenants.Tenant, userID, o
 	return res, s.notifyAll(ctx, t, u, flow.Client{Lang: u.Locale})
 }
 
-// alertAdmins asks the tenant's other admins to look at a pending help-desk
-// removal of u's devices.
-func (s *Service) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User) error {
+// alertAdmins tells the tenant's admins, and the admin u it is about, of a
+// pending help-desk removal of u's devices; it returns how many were told.
+func (s *Service) alertAdmins(ctx context.Context, t *tenants.Tenant, u tenants.User) (int, error) {
 	admins, err := flow.Admins(ctx, s.Store.Tenant(t.ID), u.ID)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if u.Email != "" {
+		admins = append(admins, u) // the real owner can stop it
 	}
 	var errs []error
+	n := 0
 	for _, a := range admins {
-		errs = append(errs, s.Messenger.Send(ctx, t, flow.Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "helpdesk_approval",
-			Lang: a.Locale, Username: u.Username, DisplayName: u.DisplayName, Time: s.now()}))
+		err := s.Messenger.Send(ctx, t, flow.Message{Channel: tenants.MessageEmail, To: a.Email, Kind: "helpdesk_approval",
+			Lang: a.Locale, Username: u.Username, DisplayName: u.DisplayName, Time: s.now()})
+		if err == nil {
+			n++
+		}
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("settings: alert admins: %w", err)
+		return n, fmt.Errorf("settings: alert admins: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // DeviceStore is what removing devices needs (store.TenantStore).
