@@ -331,6 +331,11 @@ var directoryRule = map[string]string{
 func (e *Engine) act(ctx context.Context, t *tenants.Tenant, token string, f tenants.Flow, st *state, c Client, req hub.Request) (View, error) {
 	back := st.Step
 	st.Step, st.ActingSince = StepActing, e.Now()
+	// The flow outlives the operation and its settling: an expiry (and the
+	// retention sweep) must not take the row from under the answer.
+	if keep := st.ActingSince.Add(2 * ActingLimit); f.ExpiresAt.Before(keep) {
+		f.ExpiresAt = keep
+	}
 	nf, err := e.save(ctx, f, st)
 	if err != nil {
 		protocol.Zero(req.Password)

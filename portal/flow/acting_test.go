@@ -145,3 +145,31 @@ func TestFlowActingWithoutStartTimeWaitsFromUpdate_R57(t *testing.T) {
 	close(held.release)
 	<-done
 }
+
+// A reset started just before the flow expires extends the flow, so the
+// answer (and a settling) still finds it.
+func TestActingExtendsTheFlow_R57(t *testing.T) {
+	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	alice(h)
+	f := h.start(tenants.ActionReset, "alice")
+	verifyEmailAndQuestions(t, f)
+	h.clock.Advance(f.v.ExpiresAt.Add(-time.Second).Sub(h.clock.Now()))
+	late := make(chan error, 1)
+	go func() {
+		_, err := h.eng.SubmitNewPassword(h.ctx, h.ten, f.token, f.v.StepToken, newPassword, newPassword, f.c)
+		late <- err
+	}()
+	<-held.entered
+	h.clock.Advance(time.Minute) // past the flow's first expiry
+	if n, err := h.store.Tenant(h.ten.ID).PurgeFlows(h.ctx, h.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("the sweep took %d flows (%v) while the reset ran", n, err)
+	}
+	close(held.release)
+	if err := <-late; err != nil {
+		t.Fatalf("answer after the first expiry: %v", err)
+	}
+	if v := f.view(); v.Step != flow.StepDone || v.Result != "reset" {
+		t.Fatalf("after the answer: %q/%q", v.Step, v.Result)
+	}
+}
