@@ -218,3 +218,64 @@ func waitForURLs(t *testing.T, out *syncBuffer, done <-chan error) []string {
 	t.Fatalf("demo printed no URLs: %s", out.String())
 	return nil
 }
+
+// R7: a "this wasn't me" link only ever carries a report flow into the
+// browser that opens it. The token of a reset someone else started, sent
+// as /report/<token>, is refused like an expired link and sets no cookie
+// (flow fixation: the victim would verify the attacker's flow).
+func TestReportLinkCannotPlantAnotherFlow_R7(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut syncBuffer
+	cmd := newRootCmd(&out, &errOut)
+	cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--connector-addr", "127.0.0.1:0", "--mailbox-addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	urls := waitForURLs(t, &out, done)
+	port := urls[0][strings.LastIndex(urls[0], ":")+1 : strings.Index(urls[0], "/signin")]
+	addr, host := "127.0.0.1:"+port, "acme.localhost:"+port
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	// The attacker starts a reset for alice and keeps its token.
+	resp := do(http.MethodPost, "/reset", "username=alice")
+	var token string
+	for _, c := range resp.Cookies() {
+		if c.Name == "lk_flow" {
+			token = c.Value
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || token == "" {
+		t.Fatalf("start: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	for _, path := range []string{"/report/" + token, "/report/not-a-token"} {
+		resp := do(http.MethodGet, path, "")
+		if resp.StatusCode != http.StatusGone {
+			t.Errorf("GET %s: %d, want 410 like an expired link", path[:12], resp.StatusCode)
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "lk_flow" && c.Value != "" {
+				t.Errorf("GET %s set the flow cookie", path[:12])
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo exited with %v\n%s", err, errOut.String())
+	}
+}

@@ -470,6 +470,20 @@ func (e *Engine) newReport(ctx context.Context, t *tenants.Tenant, userID string
 	return token, nil
 }
 
+// CheckReportLink reports whether token is a live "this wasn't me" flow of
+// tenant t (ErrNoFlow otherwise). It reads only: the link's page may be
+// opened by anyone (a mail scanner, or a victim sent someone else's link).
+func (e *Engine) CheckReportLink(ctx context.Context, t *tenants.Tenant, token string) error {
+	f, _, err := e.load(ctx, t, token)
+	if err != nil {
+		return err
+	}
+	if f.Action != ActionReport {
+		return ErrNoFlow
+	}
+	return nil
+}
+
 // ConfirmReport handles "this wasn't me": it freezes self-service for the
 // account, ends its sessions, alerts the tenant's admins and the user, and
 // audits it. Self-service stays frozen until an admin lifts it.

@@ -115,6 +115,14 @@ func TestThisWasntMe(t *testing.T) {
 	}
 	token := path.Base(notice.ReportURL)
 	sess := h.session(u.ID)
+	// Only a report flow passes as a report link (no flow fixation, R7).
+	if err := h.eng.CheckReportLink(h.ctx, h.ten, token); err != nil {
+		t.Fatalf("CheckReportLink(report token): %v", err)
+	}
+	other := h.start(tenants.ActionReset, "alice")
+	if err := h.eng.CheckReportLink(h.ctx, h.ten, other.token); !errors.Is(err, flow.ErrNoFlow) {
+		t.Fatalf("R7: a reset flow's token passed as a report link: %v", err)
+	}
 
 	v, err := h.eng.View(h.ctx, h.ten, token)
 	if err != nil {

@@ -120,9 +120,16 @@ func (h *Handlers) registerFlow(r fiber.Router) {
 	}))
 	// A "this wasn't me" link: the token moves from the URL into a cookie
 	// and the page is shown after a redirect (R10). Opening it changes
-	// nothing; only the confirmation does.
+	// nothing; only the confirmation does. Only a report flow's token is
+	// taken: a link must never plant another flow (a reset someone else
+	// started) in the browser that opens it.
 	r.Get("/report/:token", func(c *fiber.Ctx) error {
-		h.setCookie(c, flowCookie, utils.CopyString(c.Params("token")), 0)
+		ctx := c.UserContext()
+		tok := utils.CopyString(c.Params("token"))
+		if err := h.Flow.CheckReportLink(ctx, tenants.From(ctx), tok); err != nil {
+			return h.flowError(c, err)
+		}
+		h.setCookie(c, flowCookie, tok, 0)
 		return c.Redirect("/flow", fiber.StatusSeeOther)
 	})
 }
