@@ -28,7 +28,8 @@ type errorPages struct {
 
 // ErrorStatuses are the statuses with a message of their own; any other 4xx
 // reads as 400 and any other 5xx as 500 (the status code itself is kept).
-var ErrorStatuses = []int{400, 404, 405, 408, 413, 431, 500, 503}
+// 403 comes only from middleware.SameOrigin: its text says so.
+var ErrorStatuses = []int{400, 403, 404, 405, 408, 413, 431, 500, 503}
 
 // errorBody is the data of the error template.
 type errorBody struct {

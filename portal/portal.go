@@ -211,6 +211,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		mobileapi.Register(app, deps.Mobile)
 	}
 	app.Use(middleware.Locale(cat, cfg.TLS))
+	app.Use(middleware.SameOrigin(deps.Resolver, deps.Logger))
 	h.Register(app)
 	app.Get(approval.EnrollPath, h.MobileEnroll)
 	return app, nil

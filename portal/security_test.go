@@ -118,3 +118,48 @@ func TestLangCookieAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSitePostsAreRefused: a form sent from another site (Origin of
+// another host or another tenant's host, or Sec-Fetch-Site cross-site or
+// same-site) is refused with 403 before any handler runs; the tenant's own
+// origin, the browser's own posts with Origin "null" (no-referrer policy)
+// and requests without either header go on (their tokens protect them).
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	ta := newTestApp(t)
+	form := func(headers ...string) *http.Request {
+		req := post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader("username=jane"))
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		return req
+	}
+	for _, tc := range []struct {
+		name    string
+		headers []string
+		refused bool
+	}{
+		{"another site", []string{"Origin", "https://evil.example"}, true},
+		{"another tenant", []string{"Origin", "https://" + globexHost}, true},
+		{"null origin, own site by fetch metadata", []string{"Origin", "null", "Sec-Fetch-Site", "same-origin"}, false},
+		{"null origin alone", []string{"Origin", "null"}, false},
+		{"another tenant by fetch metadata", []string{"Sec-Fetch-Site", "same-site"}, true},
+		{"cross-site overrides the origin", []string{"Origin", "https://" + acmeHost, "Sec-Fetch-Site", "cross-site"}, true},
+		{"garbage origin", []string{"Origin", "::::"}, true},
+		{"fetch metadata", []string{"Sec-Fetch-Site", "cross-site"}, true},
+		{"own origin", []string{"Origin", "https://" + acmeHost, "Sec-Fetch-Site", "same-origin"}, false},
+		{"own origin with a port", []string{"Origin", "http://" + acmeHost + ":8080"}, false},
+		{"no browser headers", nil, false},
+	} {
+		resp, body := ta.do(t, form(tc.headers...))
+		if got := resp.StatusCode == http.StatusForbidden; got != tc.refused {
+			t.Errorf("%s: status %d, refused %v, want %v", tc.name, resp.StatusCode, got, tc.refused)
+		}
+		if tc.refused && !strings.Contains(body, "another site") {
+			t.Errorf("%s: the refusal does not say why:\n%s", tc.name, body)
+		}
+	}
+	// Reading is never refused: a link from another site must work.
+	if resp, _ := ta.do(t, get(acmeHost, "/reset", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET from another site: %d", resp.StatusCode)
+	}
+}
