@@ -115,3 +115,49 @@ func TestDecoyFailsLikeARealAccount_R1_R21(t *testing.T) {
 		t.Fatalf("after %d failures: %+v", flow.DefaultMaxFlowFailures, last)
 	}
 }
+
+// TestLockoutAcrossFlowsLooksLikeADecoy_R1_R21: failures add up across an
+// account's flows, so its lockout can come in the middle of a flow, where an
+// unknown account (every flow new) could never be. The page then goes on as
+// a decoy's would, even the right answers fail, and the owner is told by
+// email instead of the page.
+func TestLockoutAcrossFlowsLooksLikeADecoy_R1_R21(t *testing.T) {
+	h := newHarness(t)
+	h.updateTenant(func(t *tenants.Tenant) {
+		t.SelfService.LockoutThreshold, t.SelfService.LockoutDuration = 4, 20*time.Minute
+	})
+	u := alice(h)
+	wrong := []string{"wrong one", "wrong two", "wrong three"}
+	run := func(login string) []trace {
+		var out []trace
+		f := h.start(tenants.ActionReset, login)
+		f.choose(tenants.FactorQuestions)
+		for range 2 {
+			out = append(out, traceOf(f.answer(wrong...)))
+		}
+		g := h.start(tenants.ActionReset, login)
+		g.choose(tenants.FactorQuestions)
+		for range 2 {
+			out = append(out, traceOf(g.answer(wrong...)))
+		}
+		// alice is locked now; her right answers fail like a decoy's.
+		out = append(out, traceOf(g.answer(answers...)))
+		return out
+	}
+	mails := h.mail.count()
+	real := run("alice")
+	if decoy := run("nobody"); !reflect.DeepEqual(real, decoy) {
+		t.Fatalf("R1: real account\n%+v\ndecoy\n%+v", real, decoy)
+	}
+	for _, tr := range real {
+		if tr.Step != flow.StepQuestions || tr.Error != "questions.wrong" {
+			t.Fatalf("R1: a page told the lockout apart: %+v", real)
+		}
+	}
+	if got := h.user(u.ID).SelfServiceLockedUntil; !got.Equal(t0.Add(20 * time.Minute)) {
+		t.Fatalf("R21: locked until %v, want the threshold to have locked alice", got)
+	}
+	if got := h.mail.kind("selfservice_locked", "alice@corp.example.com"); len(got) != 1 || h.mail.count()-mails != 1 {
+		t.Fatalf("R21: lockout notices %+v (%d messages in all), want one to alice", got, h.mail.count()-mails)
+	}
+}

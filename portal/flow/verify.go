@@ -522,7 +522,6 @@ func (e *Engine) failed(ctx context.Context, t *tenants.Tenant, f tenants.Flow, 
 		return View{}, fmt.Errorf("flow: count failure: %w", err)
 	}
 	threshold, lockFor := lockoutOf(t)
-	locked := false
 	if !st.Decoy && f.UserID != "" {
 		u, err := ts.UpdateUser(ctx, f.UserID, func(u *tenants.User) error {
 			u.FailedVerifications++
@@ -534,15 +533,30 @@ func (e *Engine) failed(ctx context.Context, t *tenants.Tenant, f tenants.Flow, 
 		if err != nil {
 			return View{}, fmt.Errorf("flow: count failure: %w", err)
 		}
-		locked = now.Before(u.SelfServiceLockedUntil)
-		if locked {
+		if now.Before(u.SelfServiceLockedUntil) {
+			// Locked now. The page does not say so (an unknown account could
+			// never get there across flows: R1); the owner is told on their
+			// own channel, and nothing in this flow can verify any more.
 			e.audit(ctx, t, c, "system", "selfservice.locked", "user:"+f.UserID, "locked", map[string]string{"until": u.SelfServiceLockedUntil.UTC().Format(time.RFC3339)})
+			st.Decoy = true
+			if st.Code != nil {
+				st.Code.MAC = nil
+			}
+			if st.Push != nil {
+				st.Push.CID = ""
+			}
+			st.PasskeySession, st.PasskeyOptions = nil, ""
+			if u.Email != "" && u.EmailVerified {
+				if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: u.Email, Kind: "selfservice_locked", Lang: c.Lang,
+					Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: now}); err != nil {
+					e.Logger.ErrorContext(ctx, "notify lockout", "err", err)
+				}
+			}
 		}
-	} else if st.Failures >= threshold {
-		// A decoy behaves like an account without earlier failures: locked
-		// at the threshold, else failed at MaxFlowFailures like a real one.
-		locked = true
 	}
+	// The page shows the lockout when this flow alone reached the threshold,
+	// the same for every account (a decoy has no earlier failures to count).
+	locked := st.Failures >= threshold
 	e.audit(ctx, t, c, "anonymous", "factor.failed", "user:"+f.UserID, "failure", map[string]string{"what": what, "flow": f.ID[:12]})
 	switch {
 	case locked:

@@ -44,11 +44,14 @@ const (
 	// desk asked to remove an admin's devices: a second operator must
 	// approve (R18).
 	KindHelpdeskApproval = "helpdesk_approval"
+	// KindLocked tells the user that self-service locked for their account
+	// after failed verifications (the page does not say so: R1).
+	KindLocked = "selfservice_locked"
 )
 
 // Kinds lists every message kind.
 var Kinds = []string{KindEmailCode, KindSMSCode, KindResetDone, KindUnlockDone, KindChangeDone,
-	KindFactorChanged, KindContactChanged, KindReportAlert, KindFrozen, KindHelpdeskApproval}
+	KindFactorChanged, KindContactChanged, KindReportAlert, KindFrozen, KindHelpdeskApproval, KindLocked}
 
 // Languages are the languages the built-in templates exist in, the first
 // being the fallback.
