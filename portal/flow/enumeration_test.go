@@ -98,6 +98,12 @@ func TestQuestionsLookTheSame_R1(t *testing.T) {
 	if len(a.v.Questions) != 3 || !slices.Equal(a.v.Questions, b.v.Questions) {
 		t.Fatalf("decoy questions %q then %q", a.v.Questions, b.v.Questions)
 	}
+	// Aliases ask the same, as a real account's aliases do.
+	for _, alias := range []string{"nobody@corp.example.com", "Nobody@other.example", `CORP\nobody`} {
+		if got := ask(alias).v.Questions; !slices.Equal(got, a.v.Questions) {
+			t.Errorf("decoy questions for %q: %q, want %q", alias, got, a.v.Questions)
+		}
+	}
 	for _, q := range a.v.Questions {
 		if !slices.Contains(flow.DefaultQuestionList, q) {
 			t.Fatalf("decoy question %q not from the tenant's list", q)

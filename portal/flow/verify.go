@@ -313,8 +313,23 @@ func (e *Engine) questionsFor(ctx context.Context, t *tenants.Tenant, f tenants.
 			return qs, nil
 		}
 	}
-	// The key is per tenant, so the same username gets other questions elsewhere.
-	return questions.Decoy(e.mac("decoy", string(t.ID)), st.Username, QuestionList(t), n), nil
+	// The key is per tenant, so the same username gets other questions
+	// elsewhere; the name is the account part only, so that "zed",
+	// "zed@corp.example" and "CORP\zed" get the same questions, as the
+	// aliases of a real account do.
+	return questions.Decoy(e.mac("decoy", string(t.ID)), accountPart(st.Username), QuestionList(t), n), nil
+}
+
+// accountPart is the name in a username without its domain: "CORP\zed" and
+// "zed@corp.example" are "zed".
+func accountPart(username string) string {
+	if i := strings.LastIndexByte(username, '\\'); i >= 0 {
+		username = username[i+1:]
+	}
+	if i := strings.IndexByte(username, '@'); i > 0 {
+		username = username[:i]
+	}
+	return username
 }
 
 // SubmitAnswers checks the answers to the questions asked, all of which must
