@@ -343,6 +343,11 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 	if len(answers) != len(st.Questions) || len(st.Questions) == 0 {
 		return View{}, ErrInvalidInput
 	}
+	for _, a := range answers {
+		if len(a) > maxAnswerBytes { // the form allows 200 characters; no answer set up is longer
+			return View{}, ErrInvalidInput
+		}
+	}
 	// Shed load instead of queueing without bound (performance.md B1): the
 	// whole submission gets AnswerWait for its argon2id verifications, then
 	// ErrBusy (503 with Retry-After); nothing is counted against the user.
@@ -388,6 +393,10 @@ func (e *Engine) SubmitAnswers(ctx context.Context, t *tenants.Tenant, token, st
 	st.Error, st.Field = "questions.wrong", "answers"
 	return e.failed(ctx, t, f, st, c, "questions")
 }
+
+// maxAnswerBytes bounds a submitted answer (800 bytes: 200 characters of
+// up to 4 bytes), before any hashing.
+const maxAnswerBytes = 800
 
 // answerErr maps a hashing failure: load shedding and ended requests are
 // ErrBusy (try again), anything else an internal error.

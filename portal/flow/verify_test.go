@@ -369,3 +369,21 @@ func TestDecoyAnswersSurviveABusyHasher_R1(t *testing.T) {
 		}
 	}
 }
+
+// An answer longer than the form allows is invalid input, for a real
+// account and a decoy alike, and is neither hashed nor counted.
+func TestOverlongAnswerIsInvalidInput(t *testing.T) {
+	h := newHarness(t)
+	u := alice(h)
+	long := strings.Repeat("x", 60000)
+	for _, login := range []string{"alice", "nobody"} {
+		f := h.start(tenants.ActionReset, login)
+		f.choose(tenants.FactorQuestions)
+		if _, err := h.eng.SubmitAnswers(h.ctx, h.ten, f.token, f.v.StepToken, []string{long, "b", "c"}, f.c); !errors.Is(err, flow.ErrInvalidInput) {
+			t.Fatalf("%s: overlong answer: %v", login, err)
+		}
+	}
+	if n := h.user(u.ID).FailedVerifications; n != 0 {
+		t.Fatalf("an invalid answer counted as %d failures", n)
+	}
+}
