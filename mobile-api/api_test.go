@@ -168,6 +168,9 @@ func TestEnrollMalformed(t *testing.T) {
 		"empty body":         nil,
 		"invalid UTF-8 name": []byte(`{"enrollment_id":"` + id + `","secret":"` + secret + `","public_key":"x","key_id":"k","platform":"cli","name":"` + "\xff" + `"}`),
 	}
+	// Otherwise valid: only the name's bytes are not UTF-8 (the decoder would
+	// store U+FFFD).
+	cases["invalid UTF-8 in a valid body"] = bytes.Replace(with("name", "Ann-PHONE"), []byte("Ann-PHONE"), []byte("Ann\xff"), 1)
 	for name, body := range cases {
 		r := h.do(acmeHost, "POST", "/api/mobile/v1/enroll", body, map[string]string{"Content-Type": "application/json"})
 		if r.status != 400 || r.json(t)["error"] != "malformed" || r.json(t)["message"] == "" {

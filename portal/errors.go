@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -67,7 +68,10 @@ func (e *errorPages) handle(c *fiber.Ctx, err error) error {
 	c.Response().ResetBody()
 	c.Status(code)
 
-	if c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
+	// The machine APIs answer in JSON even when the server refused the
+	// request before their handlers ran (413, 431).
+	api := strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/connector/")
+	if api || c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
 		return c.JSON(errorJSON{
 			Error:     utils.StatusMessage(code),
 			Message:   e.catalog.T(c.UserContext(), lang, key+".text"),

@@ -37,6 +37,12 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("JSON 413: %d %+v", resp.StatusCode, got)
 	}
 
+	// The machine APIs answer in JSON without asking.
+	resp, body = ta.doWire(t, post(acmeHost, "/api/mobile/v1/device/push-token", "application/json", strings.NewReader(big)))
+	if resp.StatusCode != 413 || json.Unmarshal([]byte(body), &got) != nil || got.Error != "Request Entity Too Large" {
+		t.Errorf("API 413: %d %s", resp.StatusCode, body)
+	}
+
 	// Just under the limit is fine.
 	resp, _ = ta.doWire(t, post(acmeHost, "/reset", "application/x-www-form-urlencoded", strings.NewReader(big[:DefaultBodyLimit])))
 	if resp.StatusCode != 200 {

@@ -144,6 +144,8 @@ func TestCrossSitePostsAreRefused(t *testing.T) {
 		{"null origin alone", []string{"Origin", "null"}, false},
 		{"another tenant by fetch metadata", []string{"Sec-Fetch-Site", "same-site"}, true},
 		{"cross-site overrides the origin", []string{"Origin", "https://" + acmeHost, "Sec-Fetch-Site", "cross-site"}, true},
+		{"fetch metadata in another case", []string{"Sec-Fetch-Site", "Cross-Site"}, true},
+		{"another origin claiming same-origin", []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "same-origin"}, true},
 		{"garbage origin", []string{"Origin", "::::"}, true},
 		{"fetch metadata", []string{"Sec-Fetch-Site", "cross-site"}, true},
 		{"own origin", []string{"Origin", "https://" + acmeHost, "Sec-Fetch-Site", "same-origin"}, false},

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -159,5 +160,14 @@ func TestLockoutAcrossFlowsLooksLikeADecoy_R1_R21(t *testing.T) {
 	}
 	if got := h.mail.kind("selfservice_locked", "alice@corp.example.com"); len(got) != 1 || h.mail.count()-mails != 1 {
 		t.Fatalf("R21: lockout notices %+v (%d messages in all), want one to alice", got, h.mail.count()-mails)
+	}
+	// Locked, alice is still asked her own questions (other ones would tell
+	// the lockout), and her right answers still fail.
+	f := h.start(tenants.ActionReset, "alice")
+	if v := f.choose(tenants.FactorQuestions); !slices.Equal(v.Questions, flow.DefaultQuestionList[:3]) {
+		t.Fatalf("R1: locked alice is asked %q, want her own questions", v.Questions)
+	}
+	if v := f.answer(answers...); v.Error != "questions.wrong" {
+		t.Fatalf("R21: locked alice's right answers: %+v", v)
 	}
 }

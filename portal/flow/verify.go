@@ -297,10 +297,12 @@ func (e *Engine) SubmitCode(ctx context.Context, t *tenants.Tenant, token, stepT
 
 // questionsFor picks the questions to ask: the user's own when they set up
 // enough, else decoys derived from the username (the same every time, and
-// the same as for an unknown account).
+// the same as for an unknown account). A real account running as a decoy
+// (locked, frozen, throttled) is still asked its own questions, which then
+// never verify: a switch to other questions would tell that it is locked.
 func (e *Engine) questionsFor(ctx context.Context, t *tenants.Tenant, f tenants.Flow, st *state) ([]string, error) {
 	n := questionsRequired(t)
-	if !st.Decoy && f.UserID != "" {
+	if f.UserID != "" {
 		u, err := e.Store.Tenant(t.ID).GetUser(ctx, f.UserID)
 		if err != nil {
 			return nil, fmt.Errorf("flow: user: %w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,23 +17,22 @@ var ErrCrossSite = fiber.NewError(fiber.StatusForbidden, "this form was sent fro
 
 // SameOrigin refuses POST, PUT, PATCH and DELETE requests that a browser
 // marks as coming from another site: Sec-Fetch-Site "cross-site" or
-// "same-site" (another tenant's host under the platform domain), or, from a
-// browser without fetch metadata, an Origin whose host does not belong to
-// the request's tenant. A request without either (an old browser, a script,
-// Origin "null" from the no-referrer policy) goes on: the forms' step and
-// CSRF tokens are what protect them; this is the second defence. Mount it after Tenant, in front of the portal's pages only
-// (the connector and mobile APIs have no browser).
+// "same-site" (another tenant's host under the platform domain), or an
+// Origin whose host does not belong to the request's tenant. A request
+// without either (an old browser, a script, Origin "null" from the
+// no-referrer policy) goes on: the forms' step and CSRF tokens are what
+// protect them; this is the second defence. Mount it after Tenant, in front
+// of the portal's pages only (the connector and mobile APIs have no
+// browser).
 func SameOrigin(r TenantResolver, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		switch c.Method() {
 		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 			return c.Next()
 		}
-		// Fetch metadata first: the pages send Referrer-Policy no-referrer,
-		// so a browser's own form posts carry Origin "null".
-		switch string(c.Request().Header.Peek("Sec-Fetch-Site")) {
-		case "same-origin", "none":
-			return c.Next()
+		// Fetch metadata, then a real Origin. The pages send Referrer-Policy
+		// no-referrer, so a browser's own form posts carry Origin "null".
+		switch strings.ToLower(string(c.Request().Header.Peek("Sec-Fetch-Site"))) {
 		case "cross-site", "same-site": // same-site: another tenant under the platform domain
 			return crossSite(c, log, "sec-fetch-site")
 		}

@@ -134,6 +134,13 @@ func (h *Handlers) registerFlow(r fiber.Router) {
 	})
 }
 
+// bodyValue is a form field from the body only, never the query string:
+// the step and CSRF tokens must not travel in (and leak from) URLs.
+func bodyValue(c *fiber.Ctx, name string) string {
+	v, _ := formValue(c, name)
+	return v
+}
+
 // formValue returns a form field and whether it was present.
 func formValue(c *fiber.Ctx, name string) (string, bool) {
 	v := c.Request().PostArgs().Peek(name)
@@ -181,7 +188,7 @@ func (h *Handlers) flowToken(c *fiber.Ctx) string {
 // never re-sends a form).
 func (h *Handlers) flowPost(fn func(c *fiber.Ctx, token, step string) (flow.View, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		v, err := fn(c, h.flowToken(c), utils.CopyString(c.FormValue("step")))
+		v, err := fn(c, h.flowToken(c), bodyValue(c, "step"))
 		if err != nil {
 			return h.flowError(c, err)
 		}

@@ -132,7 +132,7 @@ func (h *Handlers) withStepUp(next func(c *fiber.Ctx, s tenants.Session) error) 
 		if !ok {
 			return h.renderStatus(c, fiber.StatusUnauthorized, "settings.signedout")
 		}
-		if !hmac.Equal([]byte(c.FormValue("csrf")), []byte(h.csrf(s))) {
+		if !hmac.Equal([]byte(bodyValue(c, "csrf")), []byte(h.csrf(s))) {
 			return h.renderStatus(c, fiber.StatusForbidden, "settings.csrf")
 		}
 		if !h.Account.Sessions.RecentlyAuthenticated(s) {
@@ -343,7 +343,7 @@ func (h *Handlers) settingsRemove(c *fiber.Ctx, s tenants.Session) error {
 func (h *Handlers) signout(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	if s, tok, ok := h.current(c); ok {
-		if !hmac.Equal([]byte(c.FormValue("csrf")), []byte(h.csrf(s))) {
+		if !hmac.Equal([]byte(bodyValue(c, "csrf")), []byte(h.csrf(s))) {
 			return h.renderStatus(c, fiber.StatusForbidden, "settings.csrf")
 		}
 		_ = h.Account.Sessions.End(ctx, h.Account.Store.Tenant(tenants.From(ctx).ID), tok)
