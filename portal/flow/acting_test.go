@@ -28,14 +28,20 @@ func (d *heldDir) Execute(ctx context.Context, tenantID string, req hub.Request)
 	return d.Dispatcher.Execute(ctx, tenantID, req)
 }
 
+// newHeldHarness is a harness whose password resets hang until released.
+func newHeldHarness(t *testing.T) (*harness, *heldDir) {
+	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	return h, held
+}
+
 // R57: a flow whose node never recorded the directory's answer does not wait
 // forever. Past flow.ActingLimit the page settles as "could not confirm",
 // with a reference and an audit event. The late answer then changes nothing:
 // it was applied once in the directory, and the user was told it is
 // unconfirmed, never "nothing happened".
 func TestFlowLeftActingSettlesAsUnconfirmed_R57(t *testing.T) {
-	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
-	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	h, held := newHeldHarness(t)
 	alice(h)
 	f := h.start(tenants.ActionReset, "alice")
 	verifyEmailAndQuestions(t, f)
@@ -104,8 +110,7 @@ func TestFlowLeftActingSettlesAsUnconfirmed_R57(t *testing.T) {
 // release, during a rolling upgrade) waits ActingLimit from its last update,
 // instead of being abandoned at once.
 func TestFlowActingWithoutStartTimeWaitsFromUpdate_R57(t *testing.T) {
-	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
-	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	h, held := newHeldHarness(t)
 	alice(h)
 	f := h.start(tenants.ActionReset, "alice")
 	verifyEmailAndQuestions(t, f)
@@ -149,8 +154,7 @@ func TestFlowActingWithoutStartTimeWaitsFromUpdate_R57(t *testing.T) {
 // A reset started just before the flow expires extends the flow, so the
 // answer (and a settling) still finds it.
 func TestActingExtendsTheFlow_R57(t *testing.T) {
-	held := &heldDir{entered: make(chan struct{}), release: make(chan struct{})}
-	h := newHarness(t, withDeps(func(d *flow.Deps) { held.Dispatcher = d.Dispatcher; d.Dispatcher = held }))
+	h, held := newHeldHarness(t)
 	alice(h)
 	f := h.start(tenants.ActionReset, "alice")
 	verifyEmailAndQuestions(t, f)

@@ -571,7 +571,6 @@ func (e *Engine) failed(ctx context.Context, t *tenants.Tenant, f tenants.Flow, 
 			if st.Push != nil {
 				st.Push.CID = ""
 			}
-			st.PasskeySession, st.PasskeyOptions = nil, ""
 			if u.Email != "" && u.EmailVerified {
 				if err := e.Messenger.Send(ctx, t, Message{Channel: tenants.MessageEmail, To: u.Email, Kind: "selfservice_locked", Lang: c.Lang,
 					Username: u.Username, DisplayName: u.DisplayName, IP: c.IP, UserAgent: c.UserAgent, Time: now}); err != nil {
